@@ -1,0 +1,16 @@
+//! sensor: catches SSH lateral movement on a Linux host.
+//!
+//! The pipeline is the architecture:
+//! `source::ebpf` (kernel events) → `correlate` (process table, sessions) → `sink` (JSON Lines).
+//! Log sources, detection rules and alerts join this pipeline in later stages.
+pub mod check;
+pub mod cli;
+pub mod correlate;
+pub mod error;
+pub mod privileges;
+pub mod procfs;
+pub mod record;
+pub mod run;
+pub mod sink;
+pub mod source;
+pub mod time;

@@ -1,0 +1,50 @@
+//! `sensor`: parse flags, set up logging, dispatch.
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use sensor::{
+    cli::{Cli, Command},
+    error::{self, Error},
+    source::ebpf::TracerOptions,
+};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let result = match cli.command {
+        Command::Check => sensor::check::check(&mut std::io::stdout().lock()),
+        Command::Run(args) => runtime().and_then(|rt| {
+            rt.block_on(sensor::run::run(TracerOptions {
+                ring_bytes: args.ring_buffer_size,
+                wakeup_bytes: args.wakeup_bytes.unwrap_or(0),
+                drain_interval: std::time::Duration::from_millis(args.drain_interval_ms),
+            }))
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sensor: {}", error::one_line(&err));
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Task(format!("starting the async runtime: {e}")))
+}
+
+fn init_logging(filter: &str) {
+    use std::io::IsTerminal as _;
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

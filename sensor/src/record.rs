@@ -1,0 +1,129 @@
+//! The JSON Lines the sensor writes on stdout, one object per line, with ECS field names.
+//!
+//! For now two kinds of record (the versioned alert schema comes with the detection engine):
+//! - a process record (`event.category: ["process"]`, `event.action: "exec" | "end"`) for each
+//!   exec and exit of a process in an sshd session, linked to its session's sshd process through
+//!   `process.entry_leader`;
+//! - a health record (`event.kind: "metric"`, `event.action: "kernel-events-lost"`) whenever the
+//!   kernel could not hand over events.
+use serde::Serialize;
+
+/// One output line.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Record {
+    Process(Box<ProcessRecord>),
+    Health(HealthRecord),
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProcessRecord {
+    #[serde(rename = "@timestamp")]
+    pub timestamp: String,
+    pub event: EventMeta,
+    pub process: ProcessFields,
+    pub user: Ids,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EventMeta {
+    pub kind: &'static str,
+    pub category: &'static [&'static str],
+    #[serde(rename = "type")]
+    pub kind_of: &'static [&'static str],
+    pub action: &'static str,
+    pub dataset: &'static str,
+    pub module: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProcessFields {
+    /// `tgid-start_ticks`: unique for the life of the host's boot.
+    pub entity_id: String,
+    pub pid: u32,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+    pub args: Vec<String>,
+    pub args_count: usize,
+    /// Set when the kernel cut or could not fully read argv.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub args_truncated: bool,
+    pub start: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Related>,
+    /// The sshd process of the SSH connection this process belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_leader: Option<Related>,
+    pub user: Ids,
+    pub group: Ids,
+    /// Audit login uid and session id, when the kernel has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<Audit>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Related {
+    pub entity_id: String,
+    pub pid: u32,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+    pub start: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Ids {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Audit {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_uid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HealthRecord {
+    #[serde(rename = "@timestamp")]
+    pub timestamp: String,
+    pub event: EventMeta,
+    pub sensor: LossFields,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LossFields {
+    /// Events lost since the previous health record.
+    pub events_lost: u64,
+    /// Events lost since the sensor started.
+    pub events_lost_total: u64,
+}
+
+impl EventMeta {
+    pub const fn process(action: &'static str, kind_of: &'static [&'static str]) -> Self {
+        Self {
+            kind: "event",
+            category: &["process"],
+            kind_of,
+            action,
+            dataset: "sensor.process",
+            module: "sensor",
+        }
+    }
+
+    pub const LOSS: Self = Self {
+        kind: "metric",
+        category: &["host"],
+        kind_of: &["info"],
+        action: "kernel-events-lost",
+        dataset: "sensor.health",
+        module: "sensor",
+    };
+}
