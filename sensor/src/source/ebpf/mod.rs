@@ -68,6 +68,8 @@ pub enum TracerError {
         name: &'static str,
         source: aya::maps::MapError,
     },
+    #[error("this sensor binary was built without its eBPF programs (AYA_BUILD_SKIP); rebuild it")]
+    NoObject,
     #[error("the eBPF object has no {0}")]
     Missing(&'static str),
     #[error("polling the ring buffer: {0}")]
@@ -114,6 +116,9 @@ pub struct Tracer {
 impl Tracer {
     /// Loads the object with this kernel's offsets and attaches every program.
     pub fn load(options: TracerOptions) -> Result<Self, TracerError> {
+        if OBJECT.is_empty() {
+            return Err(TracerError::NoObject);
+        }
         let page = page_size();
         if !options.ring_bytes.is_power_of_two() || !options.ring_bytes.is_multiple_of(page) {
             return Err(TracerError::RingSize(options.ring_bytes));
