@@ -66,14 +66,18 @@ pub struct ProcessFields {
     pub audit: Option<Audit>,
 }
 
+/// Another process (parent, entry leader). Only `pid` is known for a parent outside the table.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Related {
-    pub entity_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
     pub pid: u32,
-    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub executable: Option<String>,
-    pub start: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -89,7 +89,15 @@ impl Correlator {
                 start: self.clock.rfc3339(p.start_ns),
                 end: p.exited_ns.map(|t| self.clock.rfc3339(t)),
                 exit_code: p.exit_code.map(wait_status_code),
-                parent: related(p.parent),
+                parent: related(p.parent).or_else(|| {
+                    p.ppid.map(|pid| Related {
+                        pid,
+                        entity_id: None,
+                        name: None,
+                        executable: None,
+                        start: None,
+                    })
+                }),
                 entry_leader: related(p.session),
                 user: Ids {
                     id: p.uid.map(|u| u.to_string()),
@@ -110,11 +118,11 @@ impl Correlator {
 
     fn related(&self, p: &Process) -> Related {
         Related {
-            entity_id: p.key.to_string(),
+            entity_id: Some(p.key.to_string()),
             pid: p.key.tgid,
-            name: p.comm.clone(),
+            name: Some(p.comm.clone()),
             executable: p.executable.clone(),
-            start: self.clock.rfc3339(p.start_ns),
+            start: Some(self.clock.rfc3339(p.start_ns)),
         }
     }
 }

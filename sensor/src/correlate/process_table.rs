@@ -150,8 +150,9 @@ impl ProcessTable {
             .collect();
         let mut seeded = Vec::new();
         while let Some(s) = queue.pop() {
+            seeded.push(s.tgid);
+            queue.extend(children.get(&s.tgid).into_iter().flatten());
             if self.live.contains_key(&s.tgid) {
-                seeded.push(s.tgid);
                 continue;
             }
             let key = ProcKey {
@@ -165,8 +166,6 @@ impl ProcessTable {
             p.args = args_of(s.tgid).unwrap_or_default();
             p.executable = procfs::exe(s.tgid).map(|e| e.display().to_string());
             self.insert(p);
-            seeded.push(s.tgid);
-            queue.extend(children.get(&s.tgid).into_iter().flatten());
         }
         seeded
     }
@@ -337,3 +336,7 @@ impl ProcessTable {
         self.procs.insert(p.key, p);
     }
 }
+
+#[cfg(test)]
+#[path = "process_table_tests.rs"]
+mod tests;

@@ -14,7 +14,7 @@ use aya::{
 };
 use sensor_common::{CONFIG_GLOBAL, Config, Counter, PROGRAMS, Tracked, map};
 use tokio::{io::unix::AsyncFd, sync::mpsc};
-use tracing::{debug, warn};
+use tracing::warn;
 
 pub use decode::{Common, KernelEvent};
 
@@ -277,6 +277,7 @@ async fn drain_ring(ring: &mut RingBuf<MapData>, tx: &mpsc::Sender<TracerMessage
 #[derive(Default)]
 struct LossReporter {
     reported: u64,
+    track_failed: u64,
 }
 
 impl LossReporter {
@@ -302,10 +303,11 @@ impl LossReporter {
                 })
                 .await;
         }
-        if now.track_failed > 0 {
-            debug!(
-                track_failed = now.track_failed,
-                "processes not tracked: map full"
+        if now.track_failed > self.track_failed {
+            self.track_failed = now.track_failed;
+            warn!(
+                total = now.track_failed,
+                "processes of sshd sessions could not be tracked: the kernel's map of tracked processes is full"
             );
         }
         Ok(())
