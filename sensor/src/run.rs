@@ -25,12 +25,18 @@ pub async fn run(options: TracerOptions) -> Result<(), Error> {
     // Seed after attaching, so a process forked in between is caught by one side or the other;
     // a second pass picks up what the first one raced with.
     let mut table = ProcessTable::new(Limits::default());
-    let mut seeded = 0;
+    let mut seeded = Vec::new();
     for _ in 0..2 {
         let stats = procfs::all().map_err(Error::Proc)?;
-        let tgids = table.seed(&stats, seed_name, procfs::cmdline);
-        seeded = tracer.track(tgids)?;
+        seeded = table.seed(&stats, seed_name, procfs::cmdline);
+        tracer.track(seeded.iter().copied())?;
     }
+    // A process that exited between the /proc read and the map insert must not leave its tgid
+    // tracked: a later process reusing the pid would be taken for part of a session.
+    for tgid in table.stale_seeds(|tgid| procfs::stat(tgid).ok().map(|s| s.start_ticks)) {
+        tracer.untrack(tgid)?;
+    }
+    let seeded = seeded.len();
 
     let mut sigterm = signal(SignalKind::terminate()).map_err(Error::Signal)?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(Error::Signal)?;

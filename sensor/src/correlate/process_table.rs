@@ -170,6 +170,25 @@ impl ProcessTable {
         seeded
     }
 
+    /// Live seeded processes whose tgid no longer belongs to them (`start_of` gives the current
+    /// start ticks of a tgid, `None` when gone). They are marked exited and returned, so the
+    /// caller can untrack them in the kernel.
+    pub fn stale_seeds(&mut self, start_of: impl Fn(u32) -> Option<u64>) -> Vec<u32> {
+        let stale: Vec<ProcKey> = self
+            .live
+            .values()
+            .filter(|k| start_of(k.tgid) != Some(k.start_ticks))
+            .copied()
+            .collect();
+        for key in &stale {
+            self.live.remove(&key.tgid);
+            if let Some(p) = self.procs.get_mut(key) {
+                p.exited_ns.get_or_insert(crate::time::boot_ns());
+            }
+        }
+        stale.into_iter().map(|k| k.tgid).collect()
+    }
+
     /// Applies one kernel event; returns what a reader should hear about.
     pub fn apply(&mut self, event: &KernelEvent) -> Option<Change> {
         match event {

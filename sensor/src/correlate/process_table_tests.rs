@@ -279,4 +279,17 @@ fn seeding_finds_listeners_sessions_and_descendants() {
     let again = t.seed(&stats, |s| s.comm.clone(), |_| None);
     assert_eq!(again.len(), 6);
     assert_eq!(t.len(), 6);
+    // 400 exited and 300's pid now belongs to a newer process: both seeds are stale.
+    let mut stale = t.stale_seeds(|tgid| match tgid {
+        400 => None,
+        300 => Some(99),
+        other => stats
+            .iter()
+            .find(|s| s.tgid == other)
+            .map(|s| s.start_ticks),
+    });
+    stale.sort_unstable();
+    assert_eq!(stale, [300, 400]);
+    assert!(t.live(300).is_none() && t.get(&key(300, 30)).unwrap().exited_ns.is_some());
+    assert!(t.live(200).is_some());
 }

@@ -205,6 +205,26 @@ impl Tracer {
         Ok(n)
     }
 
+    /// Stops tracking `tgid` (a seeded process that exited before it was tracked).
+    pub fn untrack(&mut self, tgid: u32) -> Result<(), TracerError> {
+        let mut tracked: HashMap<&mut MapData, u32, Tracked> = HashMap::try_from(
+            self.ebpf
+                .map_mut(map::TRACKED)
+                .ok_or(TracerError::Missing(map::TRACKED))?,
+        )
+        .map_err(|source| TracerError::Map {
+            name: map::TRACKED,
+            source,
+        })?;
+        match tracked.remove(&tgid) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            Err(source) => Err(TracerError::Map {
+                name: map::TRACKED,
+                source,
+            }),
+        }
+    }
+
     /// Sums the per-CPU counters.
     pub fn counters(&self) -> Result<Counters, TracerError> {
         read_counters(&self.counters)
