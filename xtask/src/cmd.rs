@@ -9,7 +9,9 @@ use anyhow::{Context as _, bail};
 /// Runs `cmd`, inheriting stdio; fails unless it exits 0.
 pub fn status(cmd: &mut Command) -> anyhow::Result<()> {
     eprintln!("xtask: running {}", show(cmd));
-    let status = cmd.status().with_context(|| format!("starting {}", show(cmd)))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("starting {}", show(cmd)))?;
     if !status.success() {
         bail!("{} failed: {status}", show(cmd));
     }
@@ -18,10 +20,19 @@ pub fn status(cmd: &mut Command) -> anyhow::Result<()> {
 
 /// Runs `cmd` and returns its stdout; fails unless it exits 0.
 pub fn output(cmd: &mut Command) -> anyhow::Result<String> {
-    let Output { status, stdout, stderr } =
-        cmd.output().with_context(|| format!("starting {}", show(cmd)))?;
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd
+        .output()
+        .with_context(|| format!("starting {}", show(cmd)))?;
     if !status.success() {
-        bail!("{} failed: {status}: {}", show(cmd), String::from_utf8_lossy(&stderr).trim());
+        bail!(
+            "{} failed: {status}: {}",
+            show(cmd),
+            String::from_utf8_lossy(&stderr).trim()
+        );
     }
     Ok(String::from_utf8_lossy(&stdout).into_owned())
 }

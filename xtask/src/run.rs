@@ -43,7 +43,8 @@ pub fn build_sensor(release: bool) -> anyhow::Result<PathBuf> {
     cmd::status(&mut build)?;
     let profile = if release { "release" } else { "debug" };
     let bin = target_dir()?.join(profile).join("sensor");
-    bin.canonicalize().with_context(|| format!("the build left no binary at {}", bin.display()))
+    bin.canonicalize()
+        .with_context(|| format!("the build left no binary at {}", bin.display()))
 }
 
 pub fn target_dir() -> anyhow::Result<PathBuf> {

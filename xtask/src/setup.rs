@@ -23,8 +23,15 @@ pub struct Args {
 }
 
 /// Debian packages of the root tests: sshd and a password client, journald, namespaces.
-pub const TEST_PACKAGES: &[&str] =
-    &["openssh-server", "openssh-client", "sshpass", "systemd", "iproute2", "procps", "util-linux"];
+pub const TEST_PACKAGES: &[&str] = &[
+    "openssh-server",
+    "openssh-client",
+    "sshpass",
+    "systemd",
+    "iproute2",
+    "procps",
+    "util-linux",
+];
 
 pub fn setup(args: &Args) -> anyhow::Result<()> {
     toolchain()?;
@@ -51,7 +58,13 @@ pub fn toolchain() -> anyhow::Result<()> {
         cmd::output(Command::new("rustc").args(["+nightly", "--print", "sysroot"]))?.trim(),
     );
     if !sysroot.join("lib/rustlib/src/rust/library/core").exists() {
-        cmd::status(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))?;
+        cmd::status(Command::new("rustup").args([
+            "component",
+            "add",
+            "rust-src",
+            "--toolchain",
+            "nightly",
+        ]))?;
     }
     bpf_linker(&sysroot)
 }
@@ -63,7 +76,10 @@ fn llvm_major() -> anyhow::Result<u32> {
 }
 
 fn parse_llvm_major(vv: &str) -> Option<u32> {
-    let version = vv.lines().find_map(|l| l.strip_prefix("LLVM version:"))?.trim();
+    let version = vv
+        .lines()
+        .find_map(|l| l.strip_prefix("LLVM version:"))?
+        .trim();
     version.split('.').next()?.parse().ok()
 }
 
@@ -77,27 +93,42 @@ fn bpf_linker(sysroot: &Path) -> anyhow::Result<()> {
     let major = llvm_major()?;
     let prefix = linker_prefix()?;
     let stamp = prefix.join("llvm-major");
-    let built_for = fs::read_to_string(&stamp).ok().and_then(|s| s.trim().parse::<u32>().ok());
+    let built_for = fs::read_to_string(&stamp)
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok());
     let runs = cmd::succeeds(Command::new("bpf-linker").arg("--version"));
     // Link the toolchain's libLLVM under both the plain name (for the build) and its soname (for
     // the loader at run time); a nightly update changes both, so refresh them every time.
     let lib = prefix.join("lib");
     fs::create_dir_all(&lib).with_context(|| format!("creating {}", lib.display()))?;
     let libllvm = find_libllvm(&sysroot.join("lib"), major)?;
-    let soname = libllvm.file_name().context("libLLVM path has no file name")?;
+    let soname = libllvm
+        .file_name()
+        .context("libLLVM path has no file name")?;
     for name in [Path::new("libLLVM.so"), Path::new(soname)] {
         let link = lib.join(name);
         let _ = fs::remove_file(&link);
         std::os::unix::fs::symlink(&libllvm, &link)
             .with_context(|| format!("linking {} to {}", link.display(), libllvm.display()))?;
     }
-    if runs && built_for == Some(major) && cmd::succeeds(Command::new("bpf-linker").arg("--version")) {
+    if runs
+        && built_for == Some(major)
+        && cmd::succeeds(Command::new("bpf-linker").arg("--version"))
+    {
         return Ok(());
     }
-    eprintln!("xtask: building bpf-linker against the nightly toolchain's LLVM {major} (about a minute)");
+    eprintln!(
+        "xtask: building bpf-linker against the nightly toolchain's LLVM {major} (about a minute)"
+    );
     cmd::status(
         Command::new("cargo")
-            .args(["install", "bpf-linker", "--locked", "--force", "--no-default-features"])
+            .args([
+                "install",
+                "bpf-linker",
+                "--locked",
+                "--force",
+                "--no-default-features",
+            ])
             .args(["--features", &format!("llvm-{major}")])
             .env("LLVM_PREFIX", &prefix),
     )?;
@@ -116,14 +147,20 @@ fn find_libllvm(dir: &Path, major: u32) -> anyhow::Result<PathBuf> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             name.starts_with(&soname) || (name.starts_with(&plain) && name.ends_with(".so"))
         })
         .collect();
     // Prefer the soname form: it is what the linker's binary asks the loader for.
     found.sort_by_key(|p| !p.to_string_lossy().contains(".so."));
     found.into_iter().next().with_context(|| {
-        format!("no libLLVM for LLVM {major} in {} (is the nightly toolchain complete?)", dir.display())
+        format!(
+            "no libLLVM for LLVM {major} in {} (is the nightly toolchain complete?)",
+            dir.display()
+        )
     })
 }
 
@@ -134,7 +171,10 @@ pub fn packages(wanted: &[&str]) -> anyhow::Result<()> {
         return Ok(());
     }
     if !cmd::is_root() || !cmd::succeeds(Command::new("apt-get").arg("--version")) {
-        bail!("missing Debian packages {}: install them as root with apt-get", missing.join(" "));
+        bail!(
+            "missing Debian packages {}: install them as root with apt-get",
+            missing.join(" ")
+        );
     }
     cmd::status(Command::new("apt-get").args(["update", "-qq"]))?;
     cmd::status(

@@ -39,7 +39,10 @@ pub fn test(args: &Args) -> anyhow::Result<()> {
     }
 
     let mut tally = Tally::default();
-    let unit = tee_cargo_test(cmd::cargo().args(["test", "--workspace", "--exclude", "sensor-ebpf"]), &mut tally);
+    let unit = tee_cargo_test(
+        cmd::cargo().args(["test", "--workspace", "--exclude", "sensor-ebpf"]),
+        &mut tally,
+    );
 
     let root = if args.no_root {
         Err("skipped: --no-root".to_owned())
@@ -50,7 +53,10 @@ pub fn test(args: &Args) -> anyhow::Result<()> {
     };
 
     println!();
-    println!("xtask test: unit and golden suites: {}", if unit.is_ok() { "passed" } else { "FAILED" });
+    println!(
+        "xtask test: unit and golden suites: {}",
+        if unit.is_ok() { "passed" } else { "FAILED" }
+    );
     match &root {
         Ok(()) => println!("xtask test: root end-to-end suite: passed (ran as root)"),
         Err(why) => println!("xtask test: ROOT END-TO-END SUITE {why}"),
@@ -70,12 +76,25 @@ pub fn test(args: &Args) -> anyhow::Result<()> {
 fn run_root_suite(tally: &mut Tally) -> anyhow::Result<()> {
     let sensor = run::build_sensor(false)?;
     let mut test = cmd::cargo();
-    test.args(["test", "--package", "sensor-tests", "--", "--include-ignored", "--test-threads=1"]);
+    test.args([
+        "test",
+        "--package",
+        "sensor-tests",
+        "--",
+        "--include-ignored",
+        "--test-threads=1",
+    ]);
     test.env("SENSOR_BIN", &sensor);
     if !cmd::is_root() {
         // Build as the caller, then run only the test binaries as root.
         let mut no_run = cmd::cargo();
-        no_run.args(["test", "--package", "sensor-tests", "--no-run", "--message-format=json"]);
+        no_run.args([
+            "test",
+            "--package",
+            "sensor-tests",
+            "--no-run",
+            "--message-format=json",
+        ]);
         let out = cmd::output(&mut no_run)?;
         let bins = test_executables(&out);
         if bins.is_empty() {
@@ -83,7 +102,9 @@ fn run_root_suite(tally: &mut Tally) -> anyhow::Result<()> {
         }
         for bin in bins {
             let mut sudo = Command::new("sudo");
-            sudo.args(["-n", "env"]).arg(format!("SENSOR_BIN={}", sensor.display())).arg(bin);
+            sudo.args(["-n", "env"])
+                .arg(format!("SENSOR_BIN={}", sensor.display()))
+                .arg(bin);
             sudo.args(["--include-ignored", "--test-threads=1"]);
             tee_cargo_test(&mut sudo, tally)?;
         }
@@ -133,7 +154,11 @@ fn parse_result(line: &str) -> Option<(u64, u64)> {
     let rest = line.trim().strip_prefix("test result: ")?;
     let count = |word: &str| -> Option<u64> {
         let end = rest.find(&format!(" {word}"))?;
-        rest[..end].rsplit(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+        rest[..end]
+            .rsplit(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
     };
     Some((count("passed")?, count("failed")?))
 }
