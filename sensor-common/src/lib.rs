@@ -159,14 +159,19 @@ pub struct ExecEvent {
     pub filename: [u8; FILENAME_LEN],
 }
 
-/// [`EventKind::Argv`]: sent from `syscalls:sys_enter_execve{,at}` of a tracked process.
+/// [`EventKind::Argv`]: the arguments of an exec by a tracked process, sent just before its
+/// [`ExecEvent`]. With BTF they are read at `sched:sched_process_exec` from the new image's
+/// argument area (`mm->arg_start..arg_end`), where the kernel has just copied them, so they are
+/// always resident. Without BTF they are read at `syscalls:sys_enter_execve{,at}` from the
+/// caller's memory, which fails (flagged [`flags::FAULT`]) for pages not yet faulted in, such as
+/// a string literal in a binary's read-only data.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ArgvEvent {
     pub header: EventHeader,
     /// Bytes of `argv` in use.
     pub argv_len: u32,
-    /// Number of arguments read.
+    /// Number of arguments read (0 when read as one block: count the NULs).
     pub argc: u32,
     /// NUL-separated arguments.
     pub argv: [u8; ARGV_LEN],
@@ -243,6 +248,14 @@ pub struct TaskOffsets {
     pub loginuid: u32,
     /// `sessionid`, or [`ABSENT`] without `CONFIG_AUDIT`.
     pub sessionid: u32,
+    /// `task_struct.mm`.
+    pub mm: u32,
+    /// `mm_struct.arg_start`: where the kernel copied the new image's argv at exec.
+    pub mm_arg_start: u32,
+    /// `mm_struct.arg_end`.
+    pub mm_arg_end: u32,
+    /// Explicit padding.
+    pub _pad: u32,
 }
 
 /// Everything the loader tells the programs, in the global [`CONFIG_GLOBAL`].
@@ -272,8 +285,8 @@ const _: () = {
     assert!(size_of::<ExitEvent>() == 80);
     assert!(size_of::<Tracked>() == 8);
     assert!(size_of::<TracepointOffsets>() == 24);
-    assert!(size_of::<TaskOffsets>() == 32);
-    assert!(size_of::<Config>() == 64);
+    assert!(size_of::<TaskOffsets>() == 48);
+    assert!(size_of::<Config>() == 80);
     assert!(ARGV_CHUNK.is_power_of_two());
     // The ring buffer reserves at 8-byte alignment.
     assert!(align_of::<ArgvEvent>() <= 8);

@@ -21,7 +21,7 @@ use aya_ebpf::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_uid_gid,
         bpf_probe_read_kernel, bpf_probe_read_user,
         generated::{
-            bpf_get_current_task, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str,
+            self, bpf_get_current_task, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str,
             bpf_probe_read_user_str,
         },
     },
@@ -30,9 +30,9 @@ use aya_ebpf::{
     programs::TracePointContext,
 };
 use sensor_common::{
-    ABSENT, ARGV_CHUNK, ArgvEvent, COMM_LEN, COUNTER_COUNT, Config, Counter, DEFAULT_RING_BYTES,
-    EventHeader, EventKind, ExecEvent, ExitEvent, FILENAME_LEN, ForkEvent, MAX_ARGS,
-    TRACKED_MAX_ENTRIES, Tracked, flags,
+    ABSENT, ARGV_CHUNK, ARGV_LEN, ArgvEvent, COMM_LEN, COUNTER_COUNT, Config, Counter,
+    DEFAULT_RING_BYTES, EventHeader, EventKind, ExecEvent, ExitEvent, FILENAME_LEN, ForkEvent,
+    MAX_ARGS, TRACKED_MAX_ENTRIES, Tracked, flags,
 };
 
 #[map]
@@ -64,6 +64,10 @@ static CONFIG: Config = Config {
         exit_code: 0,
         loginuid: ABSENT,
         sessionid: ABSENT,
+        mm: 0,
+        mm_arg_start: 0,
+        mm_arg_end: 0,
+        _pad: 0,
     },
     wakeup_bytes: (DEFAULT_RING_BYTES / 4) as u64,
 };
@@ -96,7 +100,8 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// `syscalls:sys_enter_execve` (field `argv`; needs `CONFIG_FTRACE_SYSCALLS`).
+/// `syscalls:sys_enter_execve` (field `argv`; needs `CONFIG_FTRACE_SYSCALLS`). Attached only
+/// without BTF: see [`ArgvEvent`] for why the exec-time read is preferred.
 #[tracepoint]
 pub fn sys_enter_execve(ctx: TracePointContext) -> u32 {
     let _ = try_argv(&ctx, config().tp.execve_argv);
@@ -149,6 +154,10 @@ fn try_exec(ctx: &TracePointContext) -> Result<(), i64> {
         fl |= flags::TRACK_START;
     }
     let cfg = config();
+    if cfg.task.valid != 0 {
+        // SAFETY: offsets come from this kernel's BTF.
+        unsafe { emit_exec_argv(&cfg) };
+    }
     let Some(mut entry) = EVENTS.reserve::<ExecEvent>(0) else {
         return count(Counter::Lost);
     };
@@ -266,6 +275,61 @@ fn try_argv(ctx: &TracePointContext, argv_offset: u32) -> Result<(), i64> {
     }
     entry.submit(wake_flags(false, &cfg));
     count(Counter::Emitted)
+}
+
+/// Sends the new image's argv, read in one piece from `mm->arg_start..arg_end`.
+///
+/// # Safety
+/// `cfg.task` must hold this kernel's BTF offsets.
+#[inline(always)]
+unsafe fn emit_exec_argv(cfg: &Config) {
+    // SAFETY: offsets come from this kernel's BTF; reads go through probe helpers.
+    let (start, end) = unsafe {
+        let task = bpf_get_current_task() as *const u8;
+        let Ok(mm) = bpf_probe_read_kernel(task.add(cfg.task.mm as usize).cast::<*const u8>())
+        else {
+            return;
+        };
+        if mm.is_null() {
+            return;
+        }
+        let start = bpf_probe_read_kernel(mm.add(cfg.task.mm_arg_start as usize).cast::<u64>());
+        let end = bpf_probe_read_kernel(mm.add(cfg.task.mm_arg_end as usize).cast::<u64>());
+        match (start, end) {
+            (Ok(s), Ok(e)) => (s, e),
+            _ => return,
+        }
+    };
+    let Some(mut entry) = EVENTS.reserve::<ArgvEvent>(0) else {
+        let _ = count(Counter::Lost);
+        return;
+    };
+    let ev = entry.as_mut_ptr();
+    let mut fl = 0;
+    let mut len = end.saturating_sub(start);
+    if len > (ARGV_LEN - 1) as u64 {
+        len = (ARGV_LEN - 1) as u64;
+        fl |= flags::TRUNCATED;
+    }
+    // The mask keeps the length provably inside the buffer for the verifier.
+    let len = (len as u32) & (ARGV_LEN as u32 - 1);
+    // SAFETY: `ev` points to a reservation of the right size; at most ARGV_LEN - 1 bytes land in
+    // `argv`.
+    unsafe {
+        let rc = generated::bpf_probe_read_user(
+            (&raw mut (*ev).argv).cast::<c_void>(),
+            len,
+            start as *const c_void,
+        );
+        (*ev).argv_len = if rc == 0 { len } else { 0 };
+        if rc != 0 {
+            fl |= flags::FAULT;
+        }
+        (*ev).argc = 0;
+        fill_header(&raw mut (*ev).header, EventKind::Argv, fl, cfg);
+    }
+    entry.submit(wake_flags(false, cfg));
+    let _ = count(Counter::Emitted);
 }
 
 #[inline(always)]

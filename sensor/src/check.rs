@@ -75,6 +75,7 @@ pub fn check(out: &mut impl Write) -> Result<(), Error> {
     for program in &tracer.report.attached {
         line("program", format!("{program}: loaded and attached"));
     }
+    line("argv", format!("from {}", tracer.report.argv_source));
     let counters = tracer.counters()?;
     line(
         "counters",

@@ -118,6 +118,18 @@ fn password_session_commands_are_attributed() -> Result<()> {
     sensor.wait_for("id's end", EVENT, |r| is_action_of(r, "end", &id_process))?;
 
     let stopped = sensor.stop()?;
+    // sshd runs the command through the user's shell with `-c`. The strings of that argv live in
+    // sshd's memory, some in pages it never touched (the "-c" literal): argv must still be whole.
+    let shell = stopped
+        .records
+        .iter()
+        .find(|r| is_exec_of(r, &["bash", "-c", SESSION]))
+        .with_context(|| format!("no exec record of `bash -c {SESSION:?}` with its full argv"))?;
+    ensure!(
+        leader_id(shell) == Some(leader.as_str())
+            && shell.pointer("/process/args_truncated").is_none(),
+        "the session's shell must belong to {leader}, with its argv whole: {shell}"
+    );
     let tree = Tree::new(&stopped.records);
     for (what, r) in [("whoami", &whoami), ("sh -c", &detached), ("id", &id_exec)] {
         ensure!(
@@ -319,9 +331,10 @@ fn small_ring_buffer_reports_loss() -> Result<()> {
         "loss records {losses:?} must add up to the final lost counter {}",
         c.lost
     );
-    // The shell's exec and exit (its caller is untracked: no argv event), and for each child a
-    // fork, an argv, an exec and an exit: each either written to the ring or counted as lost.
-    let caused = 2 + 4 * BURST;
+    // The shell's argv, exec and exit (argv is read from the new image at exec, so even the exec
+    // that starts tracking has one), and for each child a fork, an argv, an exec and an exit:
+    // each either written to the ring or counted as lost.
+    let caused = 3 + 4 * BURST;
     let accounted = c.emitted + c.lost;
     let foreign: Vec<&Value> = stopped
         .records

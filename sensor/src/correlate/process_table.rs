@@ -228,7 +228,8 @@ impl ProcessTable {
                 p.sshd_family = common.has(flags::SSHD_FAMILY);
                 (p.args, p.args_truncated) = match argv {
                     Some(a) => (a.args, a.truncated),
-                    // The exec that started tracking had no argv event: its caller was untracked.
+                    // Without BTF the exec that started tracking has no argv event (its caller
+                    // was untracked): /proc still has it.
                     None if track_start => (procfs::cmdline(key.tgid).unwrap_or_default(), false),
                     None => (vec![filename.clone()], true),
                 };

@@ -102,6 +102,27 @@ pub struct LoadReport {
     /// Why task fields (start time, parent, login uid, exit code) are unavailable, if they are.
     pub task_fields_missing: Option<String>,
     pub attached: Vec<&'static str>,
+    pub argv_source: ArgvSource,
+}
+
+/// Where argv comes from (see [`sensor_common::ArgvEvent`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgvSource {
+    /// `mm->arg_start..arg_end` at `sched_process_exec` (needs BTF).
+    ExecImage,
+    /// `sys_enter_execve{,at}` from the caller's memory (no BTF: can miss pages not faulted in).
+    SyscallEntry,
+}
+
+impl std::fmt::Display for ArgvSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ExecImage => "the new image's argument area, at sched_process_exec",
+            Self::SyscallEntry => {
+                "the caller's memory at sys_enter_execve{,at} (no BTF: arguments in pages not yet faulted in are lost)"
+            }
+        })
+    }
 }
 
 /// Loaded and attached programs with their maps.
@@ -140,8 +161,14 @@ impl Tracer {
             .map_max_entries(map::EVENTS, options.ring_bytes)
             .load(OBJECT)
             .map_err(TracerError::Load)?;
+        // With BTF, argv is read at exec from the new image (always resident); the syscall-entry
+        // programs, which can only read what the caller has faulted in, are the fallback.
+        let argv_at_exec = task.valid != 0;
         let mut attached = Vec::new();
         for (program, category, name) in PROGRAMS {
+            if argv_at_exec && category == "syscalls" {
+                continue;
+            }
             let prog: &mut TracePoint = ebpf
                 .program_mut(program)
                 .ok_or(TracerError::Missing(program))?
@@ -166,10 +193,16 @@ impl Tracer {
         }
         let ring = take_map(&mut ebpf, map::EVENTS, RingBuf::try_from)?;
         let counters = take_map(&mut ebpf, map::COUNTERS, PerCpuArray::try_from)?;
+        let argv_source = if argv_at_exec {
+            ArgvSource::ExecImage
+        } else {
+            ArgvSource::SyscallEntry
+        };
         let report = LoadReport {
             tracefs,
             task_fields_missing,
             attached,
+            argv_source,
         };
         Ok(Self {
             ebpf,

@@ -91,8 +91,12 @@ pub fn task_offsets(btf_path: &Path) -> (TaskOffsets, Option<String>) {
 fn read_task_offsets(btf_path: &Path) -> Result<TaskOffsets, String> {
     let btf = Btf::from_file(btf_path).map_err(|e| format!("{}: {e}", btf_path.display()))?;
     let task = find_struct(&btf, "task_struct")?;
+    let mm = find_struct(&btf, "mm_struct")?;
     let field = |name: &str| member_offset(&btf, &task, name);
     let need = |name: &str| field(name).ok_or_else(|| format!("task_struct has no `{name}`"));
+    let need_mm = |name: &str| {
+        member_offset(&btf, &mm, name).ok_or_else(|| format!("mm_struct has no `{name}`"))
+    };
     Ok(TaskOffsets {
         valid: 1,
         group_leader: need("group_leader")?,
@@ -102,6 +106,10 @@ fn read_task_offsets(btf_path: &Path) -> Result<TaskOffsets, String> {
         exit_code: need("exit_code")?,
         loginuid: field("loginuid").unwrap_or(ABSENT),
         sessionid: field("sessionid").unwrap_or(ABSENT),
+        mm: need("mm")?,
+        mm_arg_start: need_mm("arg_start")?,
+        mm_arg_end: need_mm("arg_end")?,
+        _pad: 0,
     })
 }
 
