@@ -4,6 +4,7 @@
 //! - bpf-linker, built against the LLVM inside the nightly toolchain: a plain
 //!   `cargo install bpf-linker` wants a system LLVM of the same major version, which Debian and
 //!   Ubuntu do not ship. The `llvm-NN` feature comes from `rustc +nightly -vV`;
+//! - the Debian packages the build links against (libsystemd for the live journal reader);
 //! - with `--packages` (root, apt): the Debian packages the root tests use.
 use std::{
     fs,
@@ -21,6 +22,9 @@ pub struct Args {
     #[arg(long)]
     pub packages: bool,
 }
+
+/// Debian packages the build needs: libsystemd (sd-journal) and pkg-config to find it.
+pub const BUILD_PACKAGES: &[&str] = &["libsystemd-dev", "pkg-config"];
 
 /// Debian packages of the root tests: sshd and a password client, journald, namespaces.
 pub const TEST_PACKAGES: &[&str] = &[
@@ -43,6 +47,7 @@ pub fn setup(args: &Args) -> anyhow::Result<()> {
 
 /// Nightly with rust-src, and a working bpf-linker for its LLVM.
 pub fn toolchain() -> anyhow::Result<()> {
+    packages(BUILD_PACKAGES)?;
     if !cmd::succeeds(Command::new("rustc").args(["+nightly", "--version"])) {
         cmd::status(Command::new("rustup").args([
             "toolchain",
@@ -164,24 +169,35 @@ fn find_libllvm(dir: &Path, major: u32) -> anyhow::Result<PathBuf> {
     })
 }
 
-/// Installs the missing Debian packages (root, apt-get). Fails, naming them, where it cannot.
+/// Installs the missing Debian packages with apt-get, as root or through `sudo -n`. Fails,
+/// naming them, where it cannot.
 pub fn packages(wanted: &[&str]) -> anyhow::Result<()> {
     let missing: Vec<&str> = wanted.iter().copied().filter(|p| !installed(p)).collect();
     if missing.is_empty() {
         return Ok(());
     }
-    if !cmd::is_root() || !cmd::succeeds(Command::new("apt-get").arg("--version")) {
+    let apt = cmd::succeeds(Command::new("apt-get").arg("--version"));
+    let sudo = !cmd::is_root() && cmd::succeeds(Command::new("sudo").args(["-n", "true"]));
+    if !apt || !(cmd::is_root() || sudo) {
         bail!(
-            "missing Debian packages {}: install them as root with apt-get",
+            "missing Debian packages: {} (install them as root: apt-get install {})",
+            missing.join(" "),
             missing.join(" ")
         );
     }
-    cmd::status(Command::new("apt-get").args(["update", "-qq"]))?;
+    let apt_get = || {
+        let mut c = Command::new(if sudo { "sudo" } else { "apt-get" });
+        if sudo {
+            c.args(["-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+        }
+        c.env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    cmd::status(apt_get().args(["update", "-qq"]))?;
     cmd::status(
-        Command::new("apt-get")
+        apt_get()
             .args(["install", "-y", "-qq", "--no-install-recommends"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
+            .args(&missing),
     )
 }
 

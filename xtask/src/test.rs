@@ -3,7 +3,8 @@
 //!
 //! 1. unit and golden tests of the whole workspace (`cargo test`), as the caller;
 //! 2. the root end-to-end suite (`sensor-tests`, tests marked `#[ignore = "root: …"]`), run with
-//!    `--include-ignored --test-threads=1` as root (through `sudo -n` when the caller is not root).
+//!    `--ignored --test-threads=1` (exactly the root tests, one at a time) as root, through
+//!    `sudo -n` when the caller is not root. A root suite in which no test ran is a failure.
 //!
 //! Where the root suite cannot run, the last lines say so and the exit code is non-zero, unless
 //! `--no-root` asked for the unprivileged tiers alone.
@@ -34,7 +35,7 @@ pub fn test(args: &Args) -> anyhow::Result<()> {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     setup::toolchain()?;
     let can_root = cmd::is_root() || cmd::succeeds(Command::new("sudo").args(["-n", "true"]));
-    if can_root && !args.no_root && cmd::is_root() {
+    if can_root && !args.no_root {
         setup::packages(setup::TEST_PACKAGES)?;
     }
 
@@ -74,6 +75,16 @@ pub fn test(args: &Args) -> anyhow::Result<()> {
 }
 
 fn run_root_suite(tally: &mut Tally) -> anyhow::Result<()> {
+    let before = tally.passed + tally.failed;
+    run_root_tests(tally)?;
+    // An empty root suite is not a pass: something (a filter, a missing file) kept it from running.
+    if tally.passed + tally.failed == before {
+        bail!("no root test ran");
+    }
+    Ok(())
+}
+
+fn run_root_tests(tally: &mut Tally) -> anyhow::Result<()> {
     let sensor = run::build_sensor(false)?;
     let mut test = cmd::cargo();
     test.args([
@@ -81,7 +92,7 @@ fn run_root_suite(tally: &mut Tally) -> anyhow::Result<()> {
         "--package",
         "sensor-tests",
         "--",
-        "--include-ignored",
+        "--ignored",
         "--test-threads=1",
     ]);
     test.env("SENSOR_BIN", &sensor);
@@ -105,7 +116,7 @@ fn run_root_suite(tally: &mut Tally) -> anyhow::Result<()> {
             sudo.args(["-n", "env"])
                 .arg(format!("SENSOR_BIN={}", sensor.display()))
                 .arg(bin);
-            sudo.args(["--include-ignored", "--test-threads=1"]);
+            sudo.args(["--ignored", "--test-threads=1"]);
             tee_cargo_test(&mut sudo, tally)?;
         }
         return Ok(());
