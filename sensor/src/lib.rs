@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod correlate;
 pub mod error;
+pub mod parse;
 pub mod privileges;
 pub mod procfs;
 pub mod record;
