@@ -83,4 +83,13 @@ pub struct RunArgs {
     /// How often the reader drains the ring buffer without being woken, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub drain_interval_ms: u64,
+
+    /// Where the sensor keeps what must survive a restart (the journal cursor), created 0700.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/sensor")]
+    pub state_dir: std::path::PathBuf,
+
+    /// An executable whose journal records are trusted as sshd's (repeat for several)
+    /// [default: the usual paths of sshd, sshd-session and sshd-auth].
+    #[arg(long = "sshd-exe", value_name = "PATH")]
+    pub sshd_exes: Vec<std::path::PathBuf>,
 }

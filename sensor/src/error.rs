@@ -23,6 +23,11 @@ pub enum Error {
     Proc(#[source] std::io::Error),
     #[error("installing the signal handler: {0}")]
     Signal(#[source] std::io::Error),
+    #[error("creating the state directory {path}: {source}")]
+    State {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("a pipeline task failed: {0}")]
     Task(String),
 }

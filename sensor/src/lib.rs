@@ -7,6 +7,8 @@ pub mod check;
 pub mod cli;
 pub mod correlate;
 pub mod error;
+pub mod journal;
+pub mod normalize;
 pub mod parse;
 pub mod privileges;
 pub mod procfs;

@@ -5,7 +5,8 @@ use clap::Parser as _;
 use sensor::{
     cli::{Cli, Command},
     error::{self, Error},
-    source::ebpf::TracerOptions,
+    run::RunOptions,
+    source::{ebpf::TracerOptions, journald::DEFAULT_SSHD_EXES},
 };
 
 fn main() -> ExitCode {
@@ -14,10 +15,19 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check => sensor::check::check(&mut std::io::stdout().lock()),
         Command::Run(args) => runtime().and_then(|rt| {
-            rt.block_on(sensor::run::run(TracerOptions {
-                ring_bytes: args.ring_buffer_size,
-                wakeup_bytes: args.wakeup_bytes.unwrap_or(0),
-                drain_interval: std::time::Duration::from_millis(args.drain_interval_ms),
+            let sshd_exes = if args.sshd_exes.is_empty() {
+                DEFAULT_SSHD_EXES.iter().map(Into::into).collect()
+            } else {
+                args.sshd_exes
+            };
+            rt.block_on(sensor::run::run(RunOptions {
+                tracer: TracerOptions {
+                    ring_bytes: args.ring_buffer_size,
+                    wakeup_bytes: args.wakeup_bytes.unwrap_or(0),
+                    drain_interval: std::time::Duration::from_millis(args.drain_interval_ms),
+                },
+                state_dir: args.state_dir,
+                sshd_exes,
             }))
         }),
     };

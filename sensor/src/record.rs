@@ -13,7 +13,87 @@ use serde::Serialize;
 #[serde(untagged)]
 pub enum Record {
     Process(Box<ProcessRecord>),
+    Auth(Box<AuthRecord>),
     Health(HealthRecord),
+}
+
+/// What sshd logged about an authentication or a session, with the verdict on whether sshd
+/// really wrote it (`sensor.provenance`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuthRecord {
+    #[serde(rename = "@timestamp")]
+    pub timestamp: String,
+    pub event: AuthMeta,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<Name>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Endpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshFields>,
+    /// The process the log record names (for journald: its trusted `_PID`, `_COMM`, `_EXE`).
+    pub process: LogProcess,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostFields>,
+    pub sensor: AuthSensorFields,
+    /// Where the record resumes from; saved by the sink once the record is written.
+    #[serde(skip)]
+    pub checkpoint: Option<crate::source::journald::Checkpoint>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuthMeta {
+    pub kind: &'static str,
+    pub category: &'static [&'static str],
+    #[serde(rename = "type")]
+    pub kind_of: &'static [&'static str],
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<&'static str>,
+    pub dataset: &'static str,
+    pub module: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Name {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Endpoint {
+    pub ip: std::net::IpAddr,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SshFields {
+    /// As sshd spells it: `password`, `keyboard-interactive/pam`, `publickey`, …
+    pub method: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LogProcess {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HostFields {
+    pub hostname: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuthSensorFields {
+    /// `journald` (later also `auth-log` and replay formats).
+    pub log_source: &'static str,
+    /// Whether sshd really wrote the record, by the journal's trusted fields.
+    pub provenance: crate::source::journald::Provenance,
+    /// The parsed sshd message, in full.
+    pub sshd: crate::parse::SshdMessage,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -99,7 +179,22 @@ pub struct HealthRecord {
     #[serde(rename = "@timestamp")]
     pub timestamp: String,
     pub event: EventMeta,
-    pub sensor: LossFields,
+    pub sensor: HealthFields,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum HealthFields {
+    Loss(LossFields),
+    JournalGap(GapFields),
+}
+
+/// The saved journal cursor was gone: records after it may be missing.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GapFields {
+    pub journal_cursor_lost: String,
+    /// µs since the epoch of the last record before the gap; reading resumed after it.
+    pub journal_resumed_after_us: u64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -121,6 +216,15 @@ impl EventMeta {
             module: "sensor",
         }
     }
+
+    pub const JOURNAL_GAP: Self = Self {
+        kind: "metric",
+        category: &["host"],
+        kind_of: &["info"],
+        action: "journal-gap",
+        dataset: "sensor.health",
+        module: "sensor",
+    };
 
     pub const LOSS: Self = Self {
         kind: "metric",

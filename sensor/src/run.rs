@@ -1,5 +1,7 @@
 //! `sensor run`: wire the pipeline (kernel source → correlator → stdout sink) and run it until
 //! SIGINT or SIGTERM.
+use std::{os::unix::fs::DirBuilderExt as _, path::PathBuf};
+
 use tokio::{
     signal::unix::{SignalKind, signal},
     sync::{mpsc, watch},
@@ -9,7 +11,7 @@ use tracing::{info, warn};
 use crate::{
     correlate::{Correlator, Limits, ProcessTable},
     error::Error,
-    privileges, procfs, sink,
+    journal, privileges, procfs, sink,
     source::ebpf::{Tracer, TracerOptions},
     time::WallClock,
 };
@@ -17,9 +19,35 @@ use crate::{
 /// Capacity of each channel between stages.
 const CHANNEL: usize = 4096;
 
-pub async fn run(options: TracerOptions) -> Result<(), Error> {
+/// File of the state directory holding the journal checkpoint.
+pub const JOURNAL_CHECKPOINT: &str = "journal.cursor";
+
+/// What `sensor run` needs besides the tracer's knobs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub tracer: TracerOptions,
+    /// Cursors and offsets, kept across restarts.
+    pub state_dir: PathBuf,
+    /// Executables whose journal records are trusted as sshd's.
+    pub sshd_exes: Vec<PathBuf>,
+}
+
+pub async fn run(options: RunOptions) -> Result<(), Error> {
+    let RunOptions {
+        tracer: tracer_options,
+        state_dir,
+        sshd_exes,
+    } = options;
     privileges::require_tracing("run")?;
-    let mut tracer = Tracer::load(options)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&state_dir)
+        .map_err(|e| Error::State {
+            path: state_dir.clone(),
+            source: e,
+        })?;
+    let mut tracer = Tracer::load(tracer_options)?;
     log_load_report(&tracer);
 
     // Seed after attaching, so a process forked in between is caught by one side or the other;
@@ -46,8 +74,14 @@ pub async fn run(options: TracerOptions) -> Result<(), Error> {
 
     let correlator = Correlator::new(table, WallClock::new());
     let source = tokio::spawn(tracer.run(kernel_tx, stop_rx));
+    let checkpoint = state_dir.join(JOURNAL_CHECKPOINT);
+    let journal = journal::spawn(&checkpoint, sshd_exes, record_tx.clone());
     let correlate = tokio::spawn(correlator.run(kernel_rx, record_tx));
-    let sink = tokio::spawn(sink::stdout::run(tokio::io::stdout(), record_rx));
+    let sink = tokio::spawn(sink::stdout::run(
+        tokio::io::stdout(),
+        record_rx,
+        Some(checkpoint),
+    ));
     info!(seeded, "tracing sshd sessions");
 
     tokio::select! {
@@ -58,6 +92,7 @@ pub async fn run(options: TracerOptions) -> Result<(), Error> {
     let _ = stop_tx.send(true);
     let counters = source.await.map_err(|e| Error::Task(e.to_string()))??;
     correlate.await.map_err(|e| Error::Task(e.to_string()))?;
+    journal.stop().await;
     let written = sink.await.map_err(|e| Error::Task(e.to_string()))?;
     info!(
         emitted = counters.emitted,

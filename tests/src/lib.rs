@@ -3,6 +3,7 @@
 //! - [`netns`]: the test's own hosts, network namespaces joined by veth pairs;
 //! - [`user`]: the `sensortest` account with a fresh password;
 //! - [`sshd`]: an sshd started by hand in a namespace, and the password-login client;
+//! - [`journald`]: a running systemd-journald, started by hand where none runs;
 //! - [`sensor`]: `sensor run` as a child, its records parsed as they come;
 //! - [`record`]: reading those records in assertions;
 //! - [`procfs`]: process identity as the sensor writes it, and other sshd processes on the host.
@@ -12,6 +13,7 @@
 //! rather than skipping, and holds a lock that keeps concurrent runs' root tests apart.
 pub mod cmd;
 pub mod feed;
+pub mod journald;
 pub mod netns;
 pub mod procfs;
 pub mod record;

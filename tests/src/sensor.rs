@@ -4,6 +4,7 @@
 use std::{
     path::PathBuf,
     process::{Child, Command, Stdio},
+    sync::Arc,
     thread::JoinHandle,
     time::Duration,
 };
@@ -11,7 +12,7 @@ use std::{
 use anyhow::{Context as _, Result, bail};
 use serde_json::Value;
 
-use crate::{cmd, feed::Feed};
+use crate::{cmd, feed::Feed, tempdir::TempDir};
 
 /// The line `sensor run` logs once its programs are attached and it reads the ring buffer.
 const READY: &str = "tracing sshd sessions";
@@ -24,6 +25,8 @@ const SHUTDOWN: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct Sensor {
     child: Child,
+    /// The state directory (`--state-dir`), private to this sensor unless shared on purpose.
+    state: Arc<TempDir>,
     records: Feed<Value>,
     /// Stdout lines that were not JSON objects.
     invalid: Feed<String>,
@@ -71,11 +74,18 @@ impl Sensor {
         Ok(path)
     }
 
-    /// Starts `sensor --log info run ARGS` and waits until it traces.
+    /// Starts `sensor --log info run ARGS` with a fresh state directory and waits until it
+    /// traces.
     pub fn start(args: &[&str]) -> Result<Self> {
+        Self::start_with_state(Arc::new(TempDir::new("state")?), args)
+    }
+
+    /// Like [`Sensor::start`], with the state directory of an earlier run (a restart).
+    pub fn start_with_state(state: Arc<TempDir>, args: &[&str]) -> Result<Self> {
         let bin = Self::binary()?;
         let mut child = Command::new(&bin)
-            .args(["--log", "info", "run"])
+            .args(["--log", "info", "run", "--state-dir"])
+            .arg(state.path())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -87,6 +97,7 @@ impl Sensor {
         // Owned from here on, so that an error below still kills the sensor.
         let mut sensor = Self {
             child,
+            state,
             records: Feed::default(),
             invalid: Feed::default(),
             stderr: Feed::default(),
@@ -118,6 +129,11 @@ impl Sensor {
             .wait_for("the sensor's ready line", STARTUP, |l| l.contains(READY))
             .with_context(|| sensor.context())?;
         Ok(sensor)
+    }
+
+    /// The state directory, to start another sensor on it.
+    pub fn state(&self) -> Arc<TempDir> {
+        Arc::clone(&self.state)
     }
 
     /// Every record so far, in output order.

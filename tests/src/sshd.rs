@@ -32,7 +32,18 @@ pub struct Sshd {
 impl Sshd {
     /// Starts `sshd -D -e -f CONFIG` in `ns` on `listen`:22, allowing only password logins by
     /// `user`, and waits (with a deadline) until it logs that it listens.
+    /// Starts sshd logging to its stderr (kept in [`Sshd::log`]).
     pub fn start(ns: &Netns, listen: Ipv4Addr, user: &TestUser) -> Result<Self> {
+        Self::start_logging(ns, listen, user, Logging::Stderr)
+    }
+
+    /// Starts sshd logging as configured: to stderr, or through syslog to journald.
+    pub fn start_logging(
+        ns: &Netns,
+        listen: Ipv4Addr,
+        user: &TestUser,
+        logging: Logging,
+    ) -> Result<Self> {
         std::fs::DirBuilder::new()
             .mode(0o755)
             .recursive(true)
@@ -66,9 +77,13 @@ impl Sshd {
         );
         std::fs::write(&config, text).with_context(|| format!("writing {}", config.display()))?;
 
+        let flags: &[&str] = match logging {
+            Logging::Stderr => &["-D", "-e", "-f"],
+            Logging::Syslog => &["-D", "-f"],
+        };
         let child = ns
             .command(SSHD)
-            .args(["-D", "-e", "-f"])
+            .args(flags)
             .arg(&config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -90,10 +105,15 @@ impl Sshd {
             move |l| lines.push(l),
             move || end.close(),
         )?);
-        let listening = format!("Server listening on {listen} port 22.");
-        sshd.log
-            .wait_for("sshd listening", STARTUP, |l| l.contains(&listening))
-            .with_context(|| format!("sshd log: {:?}", sshd.log.snapshot()))?;
+        match logging {
+            Logging::Stderr => {
+                let listening = format!("Server listening on {listen} port 22.");
+                sshd.log
+                    .wait_for("sshd listening", STARTUP, |l| l.contains(&listening))
+                    .with_context(|| format!("sshd log: {:?}", sshd.log.snapshot()))?;
+            }
+            Logging::Syslog => wait_listening(ns, listen)?,
+        }
         Ok(sshd)
     }
 
@@ -105,6 +125,31 @@ impl Sshd {
     /// What sshd logged so far (`-e`: to stderr).
     pub fn log(&self) -> Vec<String> {
         self.log.snapshot()
+    }
+}
+
+/// Where sshd's own log goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logging {
+    /// `-e`: stderr, read by the harness.
+    Stderr,
+    /// syslog(3), that is `/dev/log`, that is journald.
+    Syslog,
+}
+
+/// Polls the namespace's listening sockets until sshd's appears, or the deadline passes.
+fn wait_listening(ns: &Netns, listen: Ipv4Addr) -> Result<()> {
+    let want = format!("{listen}:22");
+    let deadline = std::time::Instant::now() + STARTUP;
+    loop {
+        let out = cmd::output_within(ns.command("ss").args(["-Hltn"]), STARTUP)?;
+        if String::from_utf8_lossy(&out.stdout).contains(&want) {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("sshd did not listen on {want} within {STARTUP:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -7,8 +7,8 @@ use tracing::debug;
 
 use crate::{
     record::{
-        Audit, EventMeta, HealthRecord, Ids, LossFields, ProcessFields, ProcessRecord, Record,
-        Related,
+        Audit, EventMeta, HealthFields, HealthRecord, Ids, LossFields, ProcessFields,
+        ProcessRecord, Record, Related,
     },
     source::ebpf::TracerMessage,
     time::WallClock,
@@ -39,10 +39,10 @@ impl Correlator {
             TracerMessage::Lost { lost, total } => Some(Record::Health(HealthRecord {
                 timestamp: self.clock.rfc3339(crate::time::boot_ns()),
                 event: EventMeta::LOSS,
-                sensor: LossFields {
+                sensor: HealthFields::Loss(LossFields {
                     events_lost: *lost,
                     events_lost_total: *total,
-                },
+                }),
             })),
             TracerMessage::Event(event) => {
                 self.seen += 1;

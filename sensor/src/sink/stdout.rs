@@ -5,7 +5,9 @@ use tokio::{
 };
 use tracing::error;
 
-use crate::record::Record;
+use std::path::{Path, PathBuf};
+
+use crate::{record::Record, source::journald::Checkpoint};
 
 /// What the sink did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -14,12 +16,22 @@ pub struct SinkStats {
     pub failed: u64,
 }
 
-/// Writes each record as one line, flushing whenever the queue is empty.
-pub async fn run<W: AsyncWrite + Unpin>(out: W, mut rx: mpsc::Receiver<Record>) -> SinkStats {
+/// Writes each record as one line, flushing whenever the queue is empty. Once a journal record
+/// is flushed, its checkpoint is saved to `checkpoint_path`: a restart resumes after it.
+pub async fn run<W: AsyncWrite + Unpin>(
+    out: W,
+    mut rx: mpsc::Receiver<Record>,
+    checkpoint_path: Option<PathBuf>,
+) -> SinkStats {
     let mut out = BufWriter::new(out);
     let mut stats = SinkStats::default();
     let mut line = Vec::with_capacity(1024);
+    let mut pending: Option<Checkpoint> = None;
     while let Some(record) = rx.recv().await {
+        let checkpoint = match &record {
+            Record::Auth(a) => a.checkpoint.clone(),
+            _ => None,
+        };
         line.clear();
         let result = match serde_json::to_writer(&mut line, &record) {
             Ok(()) => {
@@ -32,14 +44,31 @@ pub async fn run<W: AsyncWrite + Unpin>(out: W, mut rx: mpsc::Receiver<Record>) 
             Err(e) => Err(std::io::Error::other(e)),
         };
         match result {
-            Ok(()) => stats.written += 1,
+            Ok(()) => {
+                stats.written += 1;
+                pending = checkpoint.or(pending);
+                if rx.is_empty() {
+                    save(pending.take(), checkpoint_path.as_deref());
+                }
+            }
             Err(e) => fail(&mut stats, &e),
         }
     }
-    if let Err(e) = out.flush().await {
-        fail(&mut stats, &e);
+    match out.flush().await {
+        Ok(()) => save(pending, checkpoint_path.as_deref()),
+        Err(e) => fail(&mut stats, &e),
     }
     stats
+}
+
+/// Saves the checkpoint of the last record written; a failure is logged and retried with the
+/// next one (a restart would then repeat records, never lose them).
+fn save(checkpoint: Option<Checkpoint>, path: Option<&Path>) {
+    if let (Some(cp), Some(path)) = (checkpoint, path)
+        && let Err(e) = cp.save(path)
+    {
+        error!(%e, "saving the journal checkpoint failed");
+    }
 }
 
 fn fail(stats: &mut SinkStats, err: &std::io::Error) {
