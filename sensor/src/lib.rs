@@ -6,6 +6,7 @@
 pub mod check;
 pub mod cli;
 pub mod correlate;
+pub mod detect;
 pub mod error;
 pub mod journal;
 pub mod normalize;
