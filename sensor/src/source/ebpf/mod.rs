@@ -214,25 +214,14 @@ impl Tracer {
     }
 
     /// Starts tracking `tgids` from userspace: sshd processes, and their descendants, that were
-    /// running before the programs were attached.
+    /// running before the programs were attached. Returns how many were added.
     pub fn track(&mut self, tgids: impl IntoIterator<Item = u32>) -> Result<usize, TracerError> {
-        let mut tracked: HashMap<&mut MapData, u32, Tracked> = HashMap::try_from(
-            self.ebpf
-                .map_mut(map::TRACKED)
-                .ok_or(TracerError::Missing(map::TRACKED))?,
-        )
-        .map_err(|source| TracerError::Map {
-            name: map::TRACKED,
-            source,
-        })?;
+        let mut tracked = self.tracked()?;
         let mut n = 0;
         for tgid in tgids {
             tracked
                 .insert(tgid, Tracked::default(), 0)
-                .map_err(|source| TracerError::Map {
-                    name: map::TRACKED,
-                    source,
-                })?;
+                .map_err(tracked_error)?;
             n += 1;
         }
         Ok(n)
@@ -240,22 +229,19 @@ impl Tracer {
 
     /// Stops tracking `tgid` (a seeded process that exited before it was tracked).
     pub fn untrack(&mut self, tgid: u32) -> Result<(), TracerError> {
-        let mut tracked: HashMap<&mut MapData, u32, Tracked> = HashMap::try_from(
-            self.ebpf
-                .map_mut(map::TRACKED)
-                .ok_or(TracerError::Missing(map::TRACKED))?,
-        )
-        .map_err(|source| TracerError::Map {
-            name: map::TRACKED,
-            source,
-        })?;
-        match tracked.remove(&tgid) {
+        match self.tracked()?.remove(&tgid) {
             Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
-            Err(source) => Err(TracerError::Map {
-                name: map::TRACKED,
-                source,
-            }),
+            Err(source) => Err(tracked_error(source)),
         }
+    }
+
+    /// The kernel's map of tracked tgids.
+    fn tracked(&mut self) -> Result<HashMap<&mut MapData, u32, Tracked>, TracerError> {
+        let map = self
+            .ebpf
+            .map_mut(map::TRACKED)
+            .ok_or(TracerError::Missing(map::TRACKED))?;
+        HashMap::try_from(map).map_err(tracked_error)
     }
 
     /// Sums the per-CPU counters.
@@ -382,6 +368,13 @@ fn read_counters(counters: &PerCpuArray<MapData, u64>) -> Result<Counters, Trace
         lost: sum(Counter::Lost)?,
         track_failed: sum(Counter::TrackFailed)?,
     })
+}
+
+fn tracked_error(source: aya::maps::MapError) -> TracerError {
+    TracerError::Map {
+        name: map::TRACKED,
+        source,
+    }
 }
 
 fn take_map<T>(
