@@ -19,6 +19,16 @@ pub fn parent_of(pid: u32) -> Option<u32> {
     stat_fields(pid)?.get(1)?.parse().ok()
 }
 
+/// The pids of `pid`'s live children.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&child| parent_of(child) == Some(pid))
+        .collect()
+}
+
 /// The sensor's `process.entity_id` for a live (or unreaped) process: `PID-STARTTICKS`, the start
 /// time in clock ticks since boot being field 22 of `/proc/PID/stat`.
 pub fn entity_id(pid: u32) -> Result<String> {

@@ -169,6 +169,23 @@ impl Drop for Sshd {
 /// Logs in to `host` from `ns` as `user` with the password (sshpass, never a key) and runs
 /// `command`; fails unless ssh exits 0. Returns ssh's output.
 pub fn ssh(ns: &Netns, user: &TestUser, host: Ipv4Addr, command: &str) -> Result<Output> {
+    let mut cmd = ssh_command(ns, user, host, command);
+    let out = cmd::output_within(&mut cmd, LOGIN)?;
+    if !out.status.success() {
+        // sshpass exits 5 for a rejected password.
+        bail!(
+            "ssh {}@{host} {command:?} from {} failed ({}): {}",
+            user.name,
+            ns.name(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out)
+}
+
+/// The password-login client command, for a caller that runs it in the background.
+pub fn ssh_command(ns: &Netns, user: &TestUser, host: Ipv4Addr, command: &str) -> Command {
     let mut cmd = ns.command("sshpass");
     cmd.env("SSHPASS", &user.password)
         .args(["-e", "ssh", "-F", "/dev/null"])
@@ -182,16 +199,5 @@ pub fn ssh(ns: &Netns, user: &TestUser, host: Ipv4Addr, command: &str) -> Result
         .args(["-o", "LogLevel=ERROR"])
         .arg(format!("{}@{host}", user.name))
         .arg(command);
-    let out = cmd::output_within(&mut cmd, LOGIN)?;
-    if !out.status.success() {
-        // sshpass exits 5 for a rejected password.
-        bail!(
-            "ssh {}@{host} {command:?} from {} failed ({}): {}",
-            user.name,
-            ns.name(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(out)
+    cmd
 }

@@ -7,6 +7,7 @@
 //! --test-threads=1`.
 use std::{
     collections::HashSet,
+    io::{BufRead as _, BufReader, Write as _},
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -21,7 +22,7 @@ use sensor_tests::{
         str_at, u32_at, uid,
     },
     sensor::Sensor,
-    sshd::{Sshd, ssh},
+    sshd::{Sshd, ssh, ssh_command},
     tempdir::TempDir,
     user::TestUser,
 };
@@ -158,6 +159,71 @@ fn password_session_commands_are_attributed() -> Result<()> {
         );
     }
     ensure_complete(&stopped)
+}
+
+/// An sshd, and a session of it, that were already running when the sensor started are found
+/// in /proc and tracked in the kernel from then on.
+///
+/// The session logs in and waits (its shell blocks reading stdin) before the sensor starts; once
+/// the sensor traces, the test releases it and it runs `whoami`. Proves that the shell, which
+/// the kernel never saw exec or fork, was seeded into the kernel's tracked set (or `whoami`
+/// would emit nothing), and that `whoami` is attributed to the pre-existing connection's sshd,
+/// the seeded listener's child.
+#[test]
+#[ignore = "root: run through `cargo xtask test`"]
+fn session_open_before_the_sensor_is_followed() -> Result<()> {
+    let _root = preflight("session_open_before_the_sensor_is_followed");
+    let user = TestUser::ensure()?;
+    let lab = Lab::new()?;
+    let sshd = Sshd::start(&lab.server, SERVER_ADDR, &user)?;
+    let listener = procfs::entity_id(sshd.pid())?;
+    let mut client = ssh_command(
+        &lab.client,
+        &user,
+        SERVER_ADDR,
+        "echo ready; read go; whoami",
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .context("starting the ssh client")?;
+    let mut stdout = BufReader::new(client.stdout.take().context("ssh stdout")?);
+    let mut line = String::new();
+    stdout
+        .read_line(&mut line)
+        .context("reading the session's ready line")?;
+    ensure!(line == "ready\n", "the session did not start: {line:?}");
+    // The connection's sshd: the listener's only child, while the session waits.
+    let conn = procfs::children_of(sshd.pid());
+    ensure!(
+        conn.len() == 1,
+        "the listener must have one connection child: {conn:?}"
+    );
+    let conn = procfs::entity_id(conn[0])?;
+
+    let sensor = Sensor::start(&[])?;
+    let mut stdin = client.stdin.take().context("ssh stdin")?;
+    stdin.write_all(b"go\n").context("releasing the session")?;
+    drop(stdin);
+    let status = cmd::wait_within(&mut client, EVENT)?;
+    ensure!(status.success(), "the session failed: {status}");
+
+    let (_, whoami) = sensor.wait_for("whoami's exec", EVENT, |r| is_exec_of(r, &["whoami"]))?;
+    let leader = leader_id(&whoami)
+        .with_context(|| format!("whoami has no entry leader: {whoami}"))?
+        .to_owned();
+    ensure!(
+        leader == conn && leader != listener,
+        "whoami must belong to the seeded listener {listener}'s connection {conn}: {whoami}"
+    );
+    ensure!(
+        uid(&whoami) == Some(user.uid),
+        "whoami runs as {} (uid {}): {whoami}",
+        user.name,
+        user.uid
+    );
+    ensure_complete(&sensor.stop()?)
 }
 
 /// How many processes the test forks and executes outside any session.

@@ -225,6 +225,10 @@ impl ProcessTable {
                 let p = self.procs.get_mut(&key)?;
                 p.comm.clone_from(&common.comm);
                 p.executable = Some(filename.clone());
+                // An exec may change credentials (setuid binaries), and a seeded process has
+                // none from the kernel yet.
+                (p.uid, p.gid) = (Some(common.uid), Some(common.gid));
+                (p.loginuid, p.sessionid) = (common.loginuid, common.sessionid);
                 p.sshd_family = common.has(flags::SSHD_FAMILY);
                 (p.args, p.args_truncated) = match argv {
                     Some(a) => (a.args, a.truncated),

@@ -275,6 +275,10 @@ fn seeding_finds_listeners_sessions_and_descendants() {
         t.live(50).is_none(),
         "processes outside sshd are not tracked"
     );
+    // A seeded shell that execs gets its credentials from the kernel.
+    t.apply(&exec(400, 300, 40, "whoami", "/usr/bin/whoami", 0));
+    let whoami = t.live(400).unwrap();
+    assert_eq!((whoami.uid, whoami.loginuid), (Some(1000), Some(1000)));
     // Seeding twice (the second pass at start-up) changes nothing.
     let again = t.seed(&stats, |s| s.comm.clone(), |_| None);
     assert_eq!(again.len(), 6);
