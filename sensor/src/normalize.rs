@@ -1,56 +1,116 @@
 //! The normalize stage: a raw record becomes an output record with ECS field names. Plain
 //! functions, no state.
-use std::path::PathBuf;
+use std::{
+    path::PathBuf,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use crate::{
-    parse::{self, SshdMessage},
+    parse::{self, SshdMessage, SyslogLine},
     record::{
         AuthMeta, AuthRecord, AuthSensorFields, Endpoint, HostFields, LogProcess, Name, SshFields,
     },
-    source::journald::{Checkpoint, JournalEntry},
+    source::{
+        Resume,
+        journald::{Checkpoint, Forgery, JournalEntry, Provenance, Unverified},
+    },
     time,
 };
 
-/// An sshd authentication or session record from a journal entry, with the verdict on whether
-/// sshd wrote it. `None` for entries that are not about authentication or sessions.
-pub fn journal_auth(entry: &JournalEntry, sshd_exes: &[PathBuf]) -> Option<AuthRecord> {
-    let text = entry.message.as_deref()?;
+/// Where a log record came from, and what is known about its writer.
+#[derive(Debug, Clone)]
+pub struct LogOrigin {
+    /// `journald` or `auth-log`.
+    pub log_source: &'static str,
+    pub when: SystemTime,
+    pub provenance: Provenance,
+    pub process: LogProcess,
+    pub hostname: Option<String>,
+    pub resume: Option<Resume>,
+}
+
+/// An sshd authentication or session record from a message sshd (or a forger) wrote. `None` for
+/// messages that are not about authentication or sessions.
+pub fn auth_record(text: &str, origin: LogOrigin) -> Option<AuthRecord> {
     let message = parse::parse_message(text)?;
-    let when = entry
-        .realtime_us
-        .map(|us| std::time::UNIX_EPOCH + std::time::Duration::from_micros(us))
-        .unwrap_or_else(std::time::SystemTime::now);
     let (user, source, method) = facts(&message);
     Some(AuthRecord {
-        timestamp: time::rfc3339(when),
+        timestamp: time::rfc3339(origin.when),
         event: meta(&message),
         message: text.to_owned(),
         user: user.map(|name| Name { name }),
         source,
         ssh: method.map(|method| SshFields { method }),
+        process: origin.process,
+        host: origin.hostname.map(|hostname| HostFields { hostname }),
+        sensor: AuthSensorFields {
+            log_source: origin.log_source,
+            provenance: origin.provenance,
+            sshd: message,
+        },
+        resume: origin.resume,
+    })
+}
+
+/// A journal entry: trusted or forged by journald's own fields.
+pub fn journal_auth(entry: &JournalEntry, sshd_exes: &[PathBuf]) -> Option<AuthRecord> {
+    let origin = LogOrigin {
+        log_source: "journald",
+        when: entry
+            .realtime_us
+            .map_or_else(SystemTime::now, |us| UNIX_EPOCH + Duration::from_micros(us)),
+        provenance: entry.provenance(sshd_exes),
         process: LogProcess {
             pid: entry.pid,
             name: entry.comm.clone(),
             executable: entry.exe.clone(),
         },
-        host: entry
-            .hostname
-            .clone()
-            .map(|hostname| HostFields { hostname }),
-        sensor: AuthSensorFields {
-            log_source: "journald",
-            provenance: entry.provenance(sshd_exes),
-            sshd: message,
-        },
-        checkpoint: entry
+        hostname: entry.hostname.clone(),
+        resume: entry
             .cursor
             .clone()
             .zip(entry.realtime_us)
-            .map(|(cursor, realtime_us)| Checkpoint {
-                cursor,
-                realtime_us,
+            .map(|(cursor, realtime_us)| {
+                Resume::Journal(Checkpoint {
+                    cursor,
+                    realtime_us,
+                })
             }),
-    })
+    };
+    auth_record(entry.message.as_deref()?, origin)
+}
+
+/// An auth.log line from an sshd-family program. Plain text proves nothing about its writer:
+/// with a pid it is unverified (the kernel tracer can check that pid), without one it is forged
+/// (sshd always logs its pid). `None` for other programs' lines and other sshd messages.
+pub fn syslog_auth(
+    line: &SyslogLine<'_>,
+    log_source: &'static str,
+    resume: Option<Resume>,
+) -> Option<AuthRecord> {
+    if !parse::is_sshd_program(line.program) {
+        return None;
+    }
+    let provenance = match line.pid {
+        Some(pid) => Provenance::Unverified {
+            pid,
+            reason: Unverified::PlainText,
+        },
+        None => Provenance::Forged(Forgery::NoPid),
+    };
+    let origin = LogOrigin {
+        log_source,
+        when: line.timestamp.into(),
+        provenance,
+        process: LogProcess {
+            pid: line.pid,
+            name: Some(line.program.to_owned()),
+            executable: None,
+        },
+        hostname: Some(line.hostname.to_owned()),
+        resume,
+    };
+    auth_record(&line.message, origin)
 }
 
 /// User name, source and method, where the message has them.

@@ -36,9 +36,9 @@ pub struct AuthRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<HostFields>,
     pub sensor: AuthSensorFields,
-    /// Where the record resumes from; saved by the sink once the record is written.
+    /// Where its source resumes after this record; saved by the sink once it is written.
     #[serde(skip)]
-    pub checkpoint: Option<crate::source::journald::Checkpoint>,
+    pub resume: Option<crate::source::Resume>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -88,7 +88,7 @@ pub struct HostFields {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AuthSensorFields {
-    /// `journald` (later also `auth-log` and replay formats).
+    /// `journald` or `auth-log`.
     pub log_source: &'static str,
     /// Whether sshd really wrote the record, by the journal's trusted fields.
     pub provenance: crate::source::journald::Provenance,

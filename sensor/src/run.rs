@@ -12,15 +12,15 @@ use crate::{
     correlate::{Correlator, Limits, ProcessTable},
     error::Error,
     journal, privileges, procfs, sink,
-    source::ebpf::{Tracer, TracerOptions},
+    source::{
+        ebpf::{Tracer, TracerOptions},
+        journald,
+    },
     time::WallClock,
 };
 
 /// Capacity of each channel between stages.
 const CHANNEL: usize = 4096;
-
-/// File of the state directory holding the journal checkpoint.
-pub const JOURNAL_CHECKPOINT: &str = "journal.cursor";
 
 /// What `sensor run` needs besides the tracer's knobs.
 #[derive(Debug, Clone)]
@@ -74,13 +74,13 @@ pub async fn run(options: RunOptions) -> Result<(), Error> {
 
     let correlator = Correlator::new(table, WallClock::new());
     let source = tokio::spawn(tracer.run(kernel_tx, stop_rx));
-    let checkpoint = state_dir.join(JOURNAL_CHECKPOINT);
+    let checkpoint = state_dir.join(journald::CHECKPOINT_FILE);
     let journal = journal::spawn(&checkpoint, sshd_exes, record_tx.clone());
     let correlate = tokio::spawn(correlator.run(kernel_rx, record_tx));
     let sink = tokio::spawn(sink::stdout::run(
         tokio::io::stdout(),
         record_rx,
-        Some(checkpoint),
+        Some(state_dir),
     ));
     info!(seeded, "tracing sshd sessions");
 

@@ -5,9 +5,12 @@ use tokio::{
 };
 use tracing::error;
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
-use crate::{record::Record, source::journald::Checkpoint};
+use crate::{record::Record, source::Resume};
 
 /// What the sink did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -16,20 +19,21 @@ pub struct SinkStats {
     pub failed: u64,
 }
 
-/// Writes each record as one line, flushing whenever the queue is empty. Once a journal record
-/// is flushed, its checkpoint is saved to `checkpoint_path`: a restart resumes after it.
+/// Writes each record as one line, flushing whenever the queue is empty. Once a log record is
+/// flushed, its source's resume point is saved in `state_dir`: a restart resumes after it.
 pub async fn run<W: AsyncWrite + Unpin>(
     out: W,
     mut rx: mpsc::Receiver<Record>,
-    checkpoint_path: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
 ) -> SinkStats {
     let mut out = BufWriter::new(out);
     let mut stats = SinkStats::default();
     let mut line = Vec::with_capacity(1024);
-    let mut pending: Option<Checkpoint> = None;
+    // The latest written resume point of each source, until the next flush.
+    let mut pending: BTreeMap<&'static str, Resume> = BTreeMap::new();
     while let Some(record) = rx.recv().await {
-        let checkpoint = match &record {
-            Record::Auth(a) => a.checkpoint.clone(),
+        let resume = match &record {
+            Record::Auth(a) => a.resume.clone(),
             _ => None,
         };
         line.clear();
@@ -46,28 +50,34 @@ pub async fn run<W: AsyncWrite + Unpin>(
         match result {
             Ok(()) => {
                 stats.written += 1;
-                pending = checkpoint.or(pending);
+                if let Some(resume) = resume {
+                    pending.insert(resume.kind(), resume);
+                }
                 if rx.is_empty() {
-                    save(pending.take(), checkpoint_path.as_deref());
+                    save(&mut pending, state_dir.as_deref());
                 }
             }
             Err(e) => fail(&mut stats, &e),
         }
     }
     match out.flush().await {
-        Ok(()) => save(pending, checkpoint_path.as_deref()),
+        Ok(()) => save(&mut pending, state_dir.as_deref()),
         Err(e) => fail(&mut stats, &e),
     }
     stats
 }
 
-/// Saves the checkpoint of the last record written; a failure is logged and retried with the
-/// next one (a restart would then repeat records, never lose them).
-fn save(checkpoint: Option<Checkpoint>, path: Option<&Path>) {
-    if let (Some(cp), Some(path)) = (checkpoint, path)
-        && let Err(e) = cp.save(path)
-    {
-        error!(%e, "saving the journal checkpoint failed");
+/// Saves the resume points of the records written; a failure is logged and retried with the
+/// next record (a restart would then repeat records, never lose them).
+fn save(pending: &mut BTreeMap<&'static str, Resume>, state_dir: Option<&Path>) {
+    let Some(dir) = state_dir else {
+        pending.clear();
+        return;
+    };
+    for (kind, resume) in std::mem::take(pending) {
+        if let Err(e) = resume.save(dir) {
+            error!(%e, source = kind, "saving the resume point failed");
+        }
     }
 }
 

@@ -111,7 +111,7 @@ impl JournalEntry {
             }
             (None, _) => Provenance::Unverified {
                 pid,
-                missing: "_EXE",
+                reason: Unverified::NoExe,
             },
         }
     }
@@ -129,9 +129,21 @@ pub enum Provenance {
     Trusted { pid: u32 },
     /// Not sshd's, for this reason.
     Forged(Forgery),
-    /// Claims to be from process `pid` as root, but journald could not record its executable
-    /// (it exited first): the kernel's view of that pid has to settle it.
-    Unverified { pid: u32, missing: &'static str },
+    /// Claims to be from sshd process `pid`, but the record cannot prove it: the kernel's view
+    /// of that pid has to settle it.
+    Unverified { pid: u32, reason: Unverified },
+}
+
+/// Why a record's claim to be sshd's could not be checked from the record alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unverified {
+    /// A journal entry from root with an sshd comm but no `_EXE`: the sender exited before
+    /// journald read /proc.
+    NoExe,
+    /// A plain-text syslog line (auth.log): it names a program and pid, which any process can
+    /// write, and nothing else.
+    PlainText,
 }
 
 /// Why an entry is not sshd's.
@@ -257,7 +269,7 @@ mod tests {
             e.provenance(DEFAULT_SSHD_EXES),
             Provenance::Unverified {
                 pid: 4242,
-                missing: "_EXE"
+                reason: Unverified::NoExe
             }
         );
         e.comm = Some("logger".into());

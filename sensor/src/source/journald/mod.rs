@@ -5,4 +5,7 @@ pub mod entry;
 pub mod live;
 
 pub use checkpoint::Checkpoint;
-pub use entry::{DEFAULT_SSHD_EXES, Forgery, JournalEntry, Provenance};
+
+/// File of the state directory holding the journal checkpoint.
+pub const CHECKPOINT_FILE: &str = "journal.cursor";
+pub use entry::{DEFAULT_SSHD_EXES, Forgery, JournalEntry, Provenance, Unverified};
