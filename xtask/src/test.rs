@@ -10,6 +10,7 @@
 //! `--no-root` asked for the unprivileged tiers alone.
 use std::{
     io::{BufRead as _, BufReader},
+    path::Path,
     process::{Command, Stdio},
 };
 
@@ -40,8 +41,12 @@ pub fn test(args: &Args) -> anyhow::Result<()> {
     }
 
     let mut tally = Tally::default();
+    // Suites that run the binary (replay, the root tests) find it through SENSOR_BIN.
+    let sensor = run::build_sensor(false)?;
     let unit = tee_cargo_test(
-        cmd::cargo().args(["test", "--workspace", "--exclude", "sensor-ebpf"]),
+        cmd::cargo()
+            .args(["test", "--workspace", "--exclude", "sensor-ebpf"])
+            .env("SENSOR_BIN", &sensor),
         &mut tally,
     );
 
@@ -50,7 +55,7 @@ pub fn test(args: &Args) -> anyhow::Result<()> {
     } else if !can_root {
         Err("not run: not root and `sudo -n` is not available".to_owned())
     } else {
-        run_root_suite(&mut tally).map_err(|e| format!("failed: {e:#}"))
+        run_root_suite(&sensor, &mut tally).map_err(|e| format!("failed: {e:#}"))
     };
 
     println!();
@@ -74,9 +79,9 @@ pub fn test(args: &Args) -> anyhow::Result<()> {
     }
 }
 
-fn run_root_suite(tally: &mut Tally) -> anyhow::Result<()> {
+fn run_root_suite(sensor: &Path, tally: &mut Tally) -> anyhow::Result<()> {
     let before = tally.passed + tally.failed;
-    run_root_tests(tally)?;
+    run_root_tests(sensor, tally)?;
     // An empty root suite is not a pass: something (a filter, a missing file) kept it from running.
     if tally.passed + tally.failed == before {
         bail!("no root test ran");
@@ -84,8 +89,7 @@ fn run_root_suite(tally: &mut Tally) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_root_tests(tally: &mut Tally) -> anyhow::Result<()> {
-    let sensor = run::build_sensor(false)?;
+fn run_root_tests(sensor: &Path, tally: &mut Tally) -> anyhow::Result<()> {
     let mut test = cmd::cargo();
     test.args([
         "test",
@@ -95,7 +99,7 @@ fn run_root_tests(tally: &mut Tally) -> anyhow::Result<()> {
         "--ignored",
         "--test-threads=1",
     ]);
-    test.env("SENSOR_BIN", &sensor);
+    test.env("SENSOR_BIN", sensor);
     if !cmd::is_root() {
         // Build as the caller, then run only the test binaries as root.
         let mut no_run = cmd::cargo();
