@@ -1,8 +1,60 @@
-//! Benchmarks (see BENCHMARKS.md).
+//! Benchmarks (see BENCHMARKS.md): `cargo xtask bench exec-storm`.
+//!
+//! A benchmark measures and reports; it never fails because a target was missed (that is what
+//! tests are for). It fails only when it cannot measure, and then says what stopped it.
+mod auditd;
+mod bpf_stats;
+mod daemon;
+mod exec_storm;
+mod facts;
+mod kernel_cost;
+mod report;
+mod sensor;
+mod stats;
+mod table;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub bench: Bench,
+}
 
-pub fn bench(_args: &Args) -> anyhow::Result<()> {
-    anyhow::bail!("no benchmarks yet")
+#[derive(Debug, clap::Subcommand)]
+pub enum Bench {
+    /// fork+exec of /bin/true in paired rounds: no sensor, the sensor (untraced and traced
+    /// storms), auditd with an execve rule. Wall-time overheads and the sensor's in-kernel cost
+    /// per event (bpf_stats). Needs root; takes about five minutes.
+    ExecStorm(exec_storm::Args),
+}
+
+pub fn bench(args: &Args) -> anyhow::Result<()> {
+    match &args.bench {
+        Bench::ExecStorm(args) => exec_storm::exec_storm(args),
+    }
+}
+
+/// Set by SIGINT/SIGTERM: the bench stops at the next step and its guards undo what it changed
+/// (auditd and its rule, the bpf_stats sysctl, the sensor). The processes it starts run in their
+/// own process groups, so a Ctrl-C on the terminal reaches this process alone.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_signal: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+fn catch_interrupts() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe { libc::signal(signal, on_signal as *const () as libc::sighandler_t) };
+    }
+}
+
+/// Fails once SIGINT or SIGTERM arrived, so that `?` unwinds through the guards.
+fn check_interrupted() -> anyhow::Result<()> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        anyhow::bail!("interrupted: cleaned up and stopped");
+    }
+    Ok(())
 }
