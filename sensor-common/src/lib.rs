@@ -35,6 +35,8 @@ pub mod map {
     pub const TRACKED: &str = "TRACKED";
     /// `BPF_MAP_TYPE_PERCPU_ARRAY`: counters, indexed by [`crate::Counter`].
     pub const COUNTERS: &str = "COUNTERS";
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY` of one [`crate::ExecRecord`]: where an exec record is built.
+    pub const EXEC_SCRATCH: &str = "EXEC_SCRATCH";
 }
 
 /// Name of the global the loader fills with [`Config`].
@@ -147,6 +149,12 @@ pub struct EventHeader {
 }
 
 /// [`EventKind::Exec`]: sent from `sched:sched_process_exec`, after the new image is in place.
+///
+/// With BTF the record carries the new image's argv as a tail of `argv_len` bytes right after
+/// this struct (NUL-separated, as in `/proc/PID/cmdline`), and is sent at its used length: one
+/// record per exec, and a short command takes a few hundred bytes of the ring, not the
+/// [`ExecRecord`] maximum. Without BTF `argv_len` is 0 and the arguments come in an
+/// [`ArgvEvent`] just before.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ExecEvent {
@@ -155,16 +163,28 @@ pub struct ExecEvent {
     pub filename_len: u32,
     /// The thread id before the exec (differs from `header.pid` when a thread executed).
     pub old_pid: u32,
+    /// Bytes of argv that follow the struct.
+    pub argv_len: u32,
+    /// Explicit padding.
+    pub _pad: u32,
     /// The path as the kernel resolved it for the exec.
     pub filename: [u8; FILENAME_LEN],
 }
 
-/// [`EventKind::Argv`]: the arguments of an exec by a tracked process, sent just before its
-/// [`ExecEvent`]. With BTF they are read at `sched:sched_process_exec` from the new image's
-/// argument area (`mm->arg_start..arg_end`), where the kernel has just copied them, so they are
-/// always resident. Without BTF they are read at `syscalls:sys_enter_execve{,at}` from the
+/// An exec record at its largest: the layout of the per-CPU scratch buffer it is built in.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ExecRecord {
+    pub event: ExecEvent,
+    pub argv: [u8; ARGV_LEN],
+}
+
+/// [`EventKind::Argv`]: the arguments of an exec by a tracked process, on kernels without BTF,
+/// sent just before its [`ExecEvent`]. They are read at `syscalls:sys_enter_execve{,at}` from the
 /// caller's memory, which fails (flagged [`flags::FAULT`]) for pages not yet faulted in, such as
-/// a string literal in a binary's read-only data.
+/// a string literal in a binary's read-only data. With BTF the exec record carries them instead,
+/// read at `sched:sched_process_exec` from the new image's argument area
+/// (`mm->arg_start..arg_end`), where the kernel has just copied them, so they are always resident.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ArgvEvent {
@@ -279,7 +299,8 @@ mod pod {
 
 const _: () = {
     assert!(size_of::<EventHeader>() == 72);
-    assert!(size_of::<ExecEvent>() == 72 + 8 + FILENAME_LEN);
+    assert!(size_of::<ExecEvent>() == 72 + 16 + FILENAME_LEN);
+    assert!(size_of::<ExecRecord>() == size_of::<ExecEvent>() + ARGV_LEN);
     assert!(size_of::<ArgvEvent>() == 72 + 8 + ARGV_LEN);
     assert!(size_of::<ForkEvent>() == 80);
     assert!(size_of::<ExitEvent>() == 80);

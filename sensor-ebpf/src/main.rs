@@ -31,8 +31,8 @@ use aya_ebpf::{
 };
 use sensor_common::{
     ABSENT, ARGV_CHUNK, ARGV_LEN, ArgvEvent, COMM_LEN, COUNTER_COUNT, Config, Counter,
-    DEFAULT_RING_BYTES, EventHeader, EventKind, ExecEvent, ExitEvent, FILENAME_LEN, ForkEvent,
-    MAX_ARGS, TRACKED_MAX_ENTRIES, Tracked, flags,
+    DEFAULT_RING_BYTES, EventHeader, EventKind, ExecEvent, ExecRecord, ExitEvent, FILENAME_LEN,
+    ForkEvent, MAX_ARGS, TRACKED_MAX_ENTRIES, Tracked, flags,
 };
 
 #[map]
@@ -43,6 +43,9 @@ static TRACKED: HashMap<u32, Tracked> = HashMap::with_max_entries(TRACKED_MAX_EN
 
 #[map]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(COUNTER_COUNT, 0);
+
+#[map]
+static EXEC_SCRATCH: PerCpuArray<ExecRecord> = PerCpuArray::with_max_entries(1, 0);
 
 /// Filled by the loader (`EbpfLoader::set_global`) with offsets read from tracefs and BTF.
 #[unsafe(no_mangle)]
@@ -154,17 +157,14 @@ fn try_exec(ctx: &TracePointContext) -> Result<(), i64> {
         fl |= flags::TRACK_START;
     }
     let cfg = config();
-    if cfg.task.valid != 0 {
-        // SAFETY: offsets come from this kernel's BTF.
-        unsafe { emit_exec_argv(&cfg) };
-    }
-    let Some(mut entry) = EVENTS.reserve::<ExecEvent>(0) else {
+    // Built in per-CPU scratch, then sent at its used length: one record, sized to its argv.
+    let Some(rec) = EXEC_SCRATCH.get_ptr_mut(0) else {
         return count(Counter::Lost);
     };
-    let ev = entry.as_mut_ptr();
-    // SAFETY: `ev` points to a reservation of the right size; every field read later is written;
-    // the `__data_loc` offset is relative to the tracepoint record, bounded by the kernel.
-    unsafe {
+    // SAFETY: `rec` is this CPU's scratch slot, not shared while the program runs; the
+    // `__data_loc` offset is relative to the tracepoint record, bounded by the kernel.
+    let len = unsafe {
+        let ev = &raw mut (*rec).event;
         let loc = ctx
             .read_at::<u32>(cfg.tp.exec_filename as usize)
             .unwrap_or(0);
@@ -174,17 +174,30 @@ fn try_exec(ctx: &TracePointContext) -> Result<(), i64> {
             FILENAME_LEN as u32,
             src.cast::<c_void>(),
         );
-        let len = if n > 0 { n as u32 - 1 } else { 0 };
         if (loc >> 16) as usize > FILENAME_LEN {
             fl |= flags::TRUNCATED;
         }
-        (*ev).filename_len = len;
+        (*ev).filename_len = if n > 0 { n as u32 - 1 } else { 0 };
         (*ev).old_pid = ctx
             .read_at::<i32>(cfg.tp.exec_old_pid as usize)
             .unwrap_or(0) as u32;
+        (*ev)._pad = 0;
+        (*ev).argv_len = if cfg.task.valid != 0 {
+            read_exec_argv(&cfg, (&raw mut (*rec).argv).cast::<u8>(), &mut fl)
+        } else {
+            0
+        };
         fill_header(&raw mut (*ev).header, EventKind::Exec, fl, &cfg);
+        size_of::<ExecEvent>() + ((*ev).argv_len as usize & (ARGV_LEN - 1))
+    };
+    // SAFETY: `len` is at most the size of the scratch record.
+    let bytes = unsafe { core::slice::from_raw_parts(rec.cast::<u8>(), len) };
+    if EVENTS
+        .output::<[u8]>(bytes, wake_flags(sshd, &cfg))
+        .is_err()
+    {
+        return count(Counter::Lost);
     }
-    entry.submit(wake_flags(sshd, &cfg));
     count(Counter::Emitted)
 }
 
@@ -277,59 +290,47 @@ fn try_argv(ctx: &TracePointContext, argv_offset: u32) -> Result<(), i64> {
     count(Counter::Emitted)
 }
 
-/// Sends the new image's argv, read in one piece from `mm->arg_start..arg_end`.
+/// Reads the new image's argv, in one piece from `mm->arg_start..arg_end`, into `dst` (at least
+/// `ARGV_LEN` bytes). Returns the bytes read; flags a cut or a failed read.
 ///
 /// # Safety
-/// `cfg.task` must hold this kernel's BTF offsets.
+/// `cfg.task` must hold this kernel's BTF offsets; `dst` must be valid for `ARGV_LEN` bytes.
 #[inline(always)]
-unsafe fn emit_exec_argv(cfg: &Config) {
+unsafe fn read_exec_argv(cfg: &Config, dst: *mut u8, fl: &mut u32) -> u32 {
     // SAFETY: offsets come from this kernel's BTF; reads go through probe helpers.
     let (start, end) = unsafe {
         let task = bpf_get_current_task() as *const u8;
         let Ok(mm) = bpf_probe_read_kernel(task.add(cfg.task.mm as usize).cast::<*const u8>())
         else {
-            return;
+            return 0;
         };
         if mm.is_null() {
-            return;
+            return 0;
         }
         let start = bpf_probe_read_kernel(mm.add(cfg.task.mm_arg_start as usize).cast::<u64>());
         let end = bpf_probe_read_kernel(mm.add(cfg.task.mm_arg_end as usize).cast::<u64>());
         match (start, end) {
             (Ok(s), Ok(e)) => (s, e),
-            _ => return,
+            _ => return 0,
         }
     };
-    let Some(mut entry) = EVENTS.reserve::<ArgvEvent>(0) else {
-        let _ = count(Counter::Lost);
-        return;
-    };
-    let ev = entry.as_mut_ptr();
-    let mut fl = 0;
     let mut len = end.saturating_sub(start);
     if len > (ARGV_LEN - 1) as u64 {
         len = (ARGV_LEN - 1) as u64;
-        fl |= flags::TRUNCATED;
+        *fl |= flags::TRUNCATED;
     }
     // The mask keeps the length provably inside the buffer for the verifier.
     let len = (len as u32) & (ARGV_LEN as u32 - 1);
-    // SAFETY: `ev` points to a reservation of the right size; at most ARGV_LEN - 1 bytes land in
-    // `argv`.
-    unsafe {
-        let rc = generated::bpf_probe_read_user(
-            (&raw mut (*ev).argv).cast::<c_void>(),
-            len,
-            start as *const c_void,
-        );
-        (*ev).argv_len = if rc == 0 { len } else { 0 };
-        if rc != 0 {
-            fl |= flags::FAULT;
-        }
-        (*ev).argc = 0;
-        fill_header(&raw mut (*ev).header, EventKind::Argv, fl, cfg);
+    // SAFETY: at most ARGV_LEN - 1 bytes land in `dst`.
+    let rc = unsafe {
+        generated::bpf_probe_read_user(dst.cast::<c_void>(), len, start as *const c_void)
+    };
+    if rc == 0 {
+        len
+    } else {
+        *fl |= flags::FAULT;
+        0
     }
-    entry.submit(wake_flags(false, cfg));
-    let _ = count(Counter::Emitted);
 }
 
 #[inline(always)]
@@ -430,9 +431,13 @@ unsafe fn fill_header(h: *mut EventHeader, kind: EventKind, mut fl: u32, cfg: &C
         // SAFETY: offsets come from this kernel's BTF.
         unsafe {
             let task = bpf_get_current_task() as *const u8;
-            let leader =
+            // The leader's start time is the process's; most events come from the leader itself.
+            let leader = if pid_tgid >> 32 == pid_tgid & 0xffff_ffff {
+                task
+            } else {
                 bpf_probe_read_kernel(task.add(cfg.task.group_leader as usize).cast::<*const u8>())
-                    .unwrap_or(core::ptr::null());
+                    .unwrap_or(core::ptr::null())
+            };
             let parent =
                 bpf_probe_read_kernel(task.add(cfg.task.real_parent as usize).cast::<*const u8>())
                     .unwrap_or(core::ptr::null());

@@ -397,10 +397,9 @@ fn small_ring_buffer_reports_loss() -> Result<()> {
         "loss records {losses:?} must add up to the final lost counter {}",
         c.lost
     );
-    // The shell's argv, exec and exit (argv is read from the new image at exec, so even the exec
-    // that starts tracking has one), and for each child a fork, an argv, an exec and an exit:
-    // each either written to the ring or counted as lost.
-    let caused = 3 + 4 * BURST;
+    // The shell's exec and exit, and for each child a fork, an exec (carrying its argv) and an
+    // exit: each either written to the ring or counted as lost.
+    let caused = 2 + 3 * BURST;
     let accounted = c.emitted + c.lost;
     let foreign: Vec<&Value> = stopped
         .records

@@ -217,7 +217,10 @@ impl ProcessTable {
                 None
             }
             KernelEvent::Exec {
-                common, filename, ..
+                common,
+                filename,
+                args,
+                ..
             } => {
                 let key = self.resolve(common);
                 let argv = self.pending_argv.remove(&common.tgid);
@@ -230,12 +233,16 @@ impl ProcessTable {
                 (p.uid, p.gid) = (Some(common.uid), Some(common.gid));
                 (p.loginuid, p.sessionid) = (common.loginuid, common.sessionid);
                 p.sshd_family = common.has(flags::SSHD_FAMILY);
-                (p.args, p.args_truncated) = match argv {
-                    Some(a) => (a.args, a.truncated),
+                let cut = common.has(flags::TRUNCATED) || common.has(flags::FAULT);
+                (p.args, p.args_truncated) = match (args, argv) {
+                    (Some(args), _) => (args.clone(), cut),
+                    (None, Some(a)) => (a.args, a.truncated),
                     // Without BTF the exec that started tracking has no argv event (its caller
                     // was untracked): /proc still has it.
-                    None if track_start => (procfs::cmdline(key.tgid).unwrap_or_default(), false),
-                    None => (vec![filename.clone()], true),
+                    (None, None) if track_start => {
+                        (procfs::cmdline(key.tgid).unwrap_or_default(), false)
+                    }
+                    (None, None) => (vec![filename.clone()], true),
                 };
                 if p.session.is_none() && p.sshd_family {
                     p.listener = true;

@@ -26,6 +26,7 @@ fn exec(tgid: u32, ppid: u32, start: u64, comm: &str, file: &str, fl: u32) -> Ke
         common: common(tgid, ppid, start, comm, fl, start * TICK + 1000),
         filename: file.to_owned(),
         old_pid: tgid,
+        args: None,
     }
 }
 
@@ -164,6 +165,20 @@ fn a_reused_pid_is_a_new_process() {
     assert!(old.exited_ns.is_some(), "the old incarnation is closed");
     assert_eq!(new.executable.as_deref(), Some("/bin/sleep"));
     assert_eq!(t.live(300).map(|p| p.key), Some(key(300, 90)));
+}
+
+#[test]
+fn argv_carried_by_the_exec_wins_and_its_cut_is_flagged() {
+    let mut t = ProcessTable::new(Limits::default());
+    let mut ev = exec(400, 1, 40, "bash", "/bin/bash", flags::TRUNCATED);
+    if let KernelEvent::Exec { args, .. } = &mut ev {
+        *args = Some(vec!["bash".into(), "-c".into(), "whoami".into()]);
+    }
+    t.apply(&argv(400, 40, &["stale"]));
+    t.apply(&ev);
+    let p = t.get(&key(400, 40)).unwrap();
+    assert_eq!(p.args, ["bash", "-c", "whoami"]);
+    assert!(p.args_truncated);
 }
 
 #[test]

@@ -8,10 +8,13 @@ use sensor_common::{
 /// What the kernel reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KernelEvent {
+    /// `args` is the argv the exec record carried (with BTF); `None` when it comes separately
+    /// as a [`KernelEvent::Argv`] (without BTF).
     Exec {
         common: Common,
         filename: String,
         old_pid: u32,
+        args: Option<Vec<String>>,
     },
     Argv {
         common: Common,
@@ -94,10 +97,22 @@ pub fn decode(bytes: &[u8]) -> Result<KernelEvent, DecodeError> {
         EventKind::Exec => {
             let ev: ExecEvent = read(bytes, "exec event")?;
             let len = checked_len(ev.filename_len, FILENAME_LEN, "filename")?;
+            let argv_len = checked_len(ev.argv_len, ARGV_LEN, "argv")?;
+            let fixed = size_of::<ExecEvent>();
+            let tail = bytes
+                .get(fixed..fixed + argv_len)
+                .ok_or(DecodeError::Short {
+                    what: "exec event's argv",
+                    len: bytes.len(),
+                    need: fixed + argv_len,
+                })?;
+            let common = common(&ev.header);
+            let carried = common.has(flags::TASK_FIELDS);
             KernelEvent::Exec {
-                common: common(&ev.header),
                 filename: String::from_utf8_lossy(&ev.filename[..len]).into_owned(),
                 old_pid: ev.old_pid,
+                args: carried.then(|| split_args(tail)),
+                common,
             }
         }
         EventKind::Argv => {
@@ -241,12 +256,51 @@ mod tests {
         assert_eq!(common.sessionid, Some(7));
     }
 
+    /// With BTF an exec record carries its argv as a tail, sent at its used length.
+    #[test]
+    fn decodes_an_exec_record_with_its_argv_tail() {
+        let mut ev = ExecEvent {
+            header: header(EventKind::Exec),
+            filename_len: 9,
+            old_pid: 10,
+            argv_len: 0,
+            _pad: 0,
+            filename: [0; FILENAME_LEN],
+        };
+        ev.filename[..9].copy_from_slice(b"/bin/bash");
+        let argv = b"bash\0-c\0whoami; id\0";
+        ev.argv_len = argv.len() as u32;
+        let mut record = bytes(&ev);
+        record.extend_from_slice(argv);
+        let KernelEvent::Exec { filename, args, .. } = decode(&record).unwrap() else {
+            panic!()
+        };
+        assert_eq!(filename, "/bin/bash");
+        assert_eq!(args.unwrap(), ["bash", "-c", "whoami; id"]);
+        // A record cut inside its tail is refused, not read past its end.
+        assert!(matches!(
+            decode(&record[..record.len() - 1]),
+            Err(DecodeError::Short {
+                what: "exec event's argv",
+                ..
+            })
+        ));
+        // Without BTF task fields argv comes separately.
+        ev.header.flags = 0;
+        ev.argv_len = 0;
+        let Ok(KernelEvent::Exec { args: None, .. }) = decode(&bytes(&ev)) else {
+            panic!("without task fields an exec carries no argv")
+        };
+    }
+
     #[test]
     fn rejects_short_unknown_and_overlong_records() {
         let ev = ExecEvent {
             header: header(EventKind::Exec),
             filename_len: 9999,
             old_pid: 0,
+            argv_len: 0,
+            _pad: 0,
             filename: [0; FILENAME_LEN],
         };
         let b = bytes(&ev);
