@@ -132,15 +132,18 @@ pub struct EventHeader {
     pub tgid: u32,
     /// Thread id.
     pub pid: u32,
-    /// `real_parent->tgid` at the time of the event; 0 when unknown.
+    /// `real_parent->tgid` at an exec; 0 in fork and exit records, which need only the
+    /// process's identity, and when unknown.
     pub ppid: u32,
     /// Real user id.
     pub uid: u32,
     /// Real group id.
     pub gid: u32,
-    /// Audit login uid (`loginuid`); `u32::MAX` when unset or unknown.
+    /// Audit login uid (`loginuid`) at an exec; `u32::MAX` in fork and exit records, and when
+    /// unset or unknown.
     pub loginuid: u32,
-    /// Audit session id; `u32::MAX` when unset or unknown.
+    /// Audit session id at an exec; `u32::MAX` in fork and exit records, and when unset or
+    /// unknown.
     pub sessionid: u32,
     /// Explicit padding.
     pub _pad: u32,

@@ -229,7 +229,12 @@ fn try_exit(ctx: &TracePointContext) -> Result<(), i64> {
     // SAFETY: `ev` points to a reservation of the right size; every field is written.
     unsafe {
         fill_header(&raw mut (*ev).header, EventKind::Exit, 0, &cfg);
-        (*ev).exit_code = read_task_field::<i32>(cfg.task.exit_code).unwrap_or(0);
+        (*ev).exit_code = if cfg.task.valid != 0 {
+            let task = bpf_get_current_task() as *const u8;
+            bpf_probe_read_kernel(task.add(cfg.task.exit_code as usize).cast::<i32>()).unwrap_or(0)
+        } else {
+            0
+        };
         (*ev)._pad = 0;
     }
     entry.submit(wake_flags(false, &cfg));
@@ -404,26 +409,16 @@ fn starts_with_nul_terminated(s: &[u8], word: &[u8]) -> bool {
     s[word.len()] == 0
 }
 
-/// Reads a field of the current task at a BTF-derived offset; `None` when offsets are unknown.
-#[inline(always)]
-unsafe fn read_task_field<T>(offset: u32) -> Option<T> {
-    let cfg = config();
-    if cfg.task.valid == 0 || offset == ABSENT {
-        return None;
-    }
-    // SAFETY: `offset` was read from this kernel's BTF for `struct task_struct`.
-    unsafe {
-        let task = bpf_get_current_task() as *const u8;
-        bpf_probe_read_kernel(task.add(offset as usize).cast::<T>()).ok()
-    }
-}
-
-/// Fills the common header. The task fields come from the current task through BTF offsets.
+/// Fills the common header. The task fields come from the current task through BTF offsets:
+/// the start time always, the parent, login uid and session id for execs.
 ///
 /// # Safety
 /// `h` must point into a ring-buffer reservation large enough for an [`EventHeader`].
 #[inline(always)]
 unsafe fn fill_header(h: *mut EventHeader, kind: EventKind, mut fl: u32, cfg: &Config) {
+    // Fork and exit records need only the process's identity; the parent, login uid and session
+    // id (four more kernel reads) come with execs, where the process table takes them from.
+    let lineage = matches!(kind, EventKind::Exec | EventKind::Argv);
     let pid_tgid = bpf_get_current_pid_tgid();
     let uid_gid = bpf_get_current_uid_gid();
     let (mut start_ns, mut ppid, mut loginuid, mut sessionid) = (0, 0, u32::MAX, u32::MAX);
@@ -438,21 +433,30 @@ unsafe fn fill_header(h: *mut EventHeader, kind: EventKind, mut fl: u32, cfg: &C
                 bpf_probe_read_kernel(task.add(cfg.task.group_leader as usize).cast::<*const u8>())
                     .unwrap_or(core::ptr::null())
             };
-            let parent =
-                bpf_probe_read_kernel(task.add(cfg.task.real_parent as usize).cast::<*const u8>())
-                    .unwrap_or(core::ptr::null());
             if !leader.is_null() {
                 start_ns = bpf_probe_read_kernel(
                     leader.add(cfg.task.start_boottime as usize).cast::<u64>(),
                 )
                 .unwrap_or(0);
             }
-            if !parent.is_null() {
-                ppid = bpf_probe_read_kernel(parent.add(cfg.task.tgid as usize).cast::<i32>())
-                    .unwrap_or(0) as u32;
+            if lineage {
+                let parent = bpf_probe_read_kernel(
+                    task.add(cfg.task.real_parent as usize).cast::<*const u8>(),
+                )
+                .unwrap_or(core::ptr::null());
+                if !parent.is_null() {
+                    ppid = bpf_probe_read_kernel(parent.add(cfg.task.tgid as usize).cast::<i32>())
+                        .unwrap_or(0) as u32;
+                }
+                if cfg.task.loginuid != ABSENT {
+                    loginuid = bpf_probe_read_kernel(task.add(cfg.task.loginuid as usize).cast())
+                        .unwrap_or(u32::MAX);
+                }
+                if cfg.task.sessionid != ABSENT {
+                    sessionid = bpf_probe_read_kernel(task.add(cfg.task.sessionid as usize).cast())
+                        .unwrap_or(u32::MAX);
+                }
             }
-            loginuid = read_task_field::<u32>(cfg.task.loginuid).unwrap_or(u32::MAX);
-            sessionid = read_task_field::<u32>(cfg.task.sessionid).unwrap_or(u32::MAX);
         }
         fl |= flags::TASK_FIELDS;
     }
