@@ -54,12 +54,14 @@ pub fn auth_record(text: &str, origin: LogOrigin) -> Option<AuthRecord> {
 
 /// A journal entry: trusted or forged by journald's own fields.
 pub fn journal_auth(entry: &JournalEntry, sshd_exes: &[PathBuf]) -> Option<AuthRecord> {
+    let text = entry.message.as_deref()?;
+    let decided_by_root = parse::parse_message(text).is_some_and(|m| decided_by_root(&m));
     let origin = LogOrigin {
         log_source: "journald",
         when: entry
             .realtime_us
             .map_or_else(SystemTime::now, |us| UNIX_EPOCH + Duration::from_micros(us)),
-        provenance: entry.provenance(sshd_exes),
+        provenance: entry.provenance(sshd_exes, decided_by_root),
         process: LogProcess {
             pid: entry.pid,
             name: entry.comm.clone(),
@@ -77,7 +79,19 @@ pub fn journal_auth(entry: &JournalEntry, sshd_exes: &[PathBuf]) -> Option<AuthR
                 })
             }),
     };
-    auth_record(entry.message.as_deref()?, origin)
+    auth_record(text, origin)
+}
+
+/// Messages only sshd's privileged monitor (root) writes: authentication results and PAM session
+/// lines. Connection ends are also logged by its unprivileged children.
+fn decided_by_root(m: &SshdMessage) -> bool {
+    !matches!(
+        m,
+        SshdMessage::Disconnected(_)
+            | SshdMessage::ReceivedDisconnect { .. }
+            | SshdMessage::ConnectionClosed(_)
+            | SshdMessage::ConnectionReset(_)
+    )
 }
 
 /// An auth.log line from an sshd-family program. Plain text proves nothing about its writer:

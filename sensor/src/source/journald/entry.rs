@@ -90,12 +90,20 @@ impl JournalEntry {
     }
 
     /// Whether the entry is sshd's, by its trusted fields alone.
-    pub fn provenance(&self, sshd_exes: &[impl AsRef<Path>]) -> Provenance {
+    ///
+    /// `decided_by_root`: the message is one only sshd's privileged monitor writes (an
+    /// authentication result, a PAM session line), so a writer other than root is forged even
+    /// with sshd's executable: any user may run `/usr/sbin/sshd` (under `LD_PRELOAD`, say) and
+    /// make it log anything. Connection-end messages also come from sshd's unprivileged
+    /// children (the privsep user before authentication, the logged-in user after), so for
+    /// them any uid will do.
+    pub fn provenance(&self, sshd_exes: &[impl AsRef<Path>], decided_by_root: bool) -> Provenance {
         let Some(pid) = self.pid else {
             return Provenance::Forged(Forgery::NoPid);
         };
         match self.uid {
             Some(0) => {}
+            Some(_) if !decided_by_root => {}
             uid => return Provenance::Forged(Forgery::NotRoot { uid }),
         }
         match (&self.exe, &self.comm) {
@@ -152,7 +160,7 @@ pub enum Unverified {
 pub enum Forgery {
     /// No `_PID`: journald did not vouch for the sender.
     NoPid,
-    /// `_UID` is not 0: sshd logs authentication as root.
+    /// `_UID` is not 0 for a message only sshd's root monitor writes.
     NotRoot { uid: Option<u32> },
     /// `_EXE` is not a configured sshd-family executable.
     NotSshdExe { exe: String },
@@ -212,7 +220,7 @@ mod tests {
         let e = JournalEntry::from_fields(real());
         assert!(e.claims_sshd());
         assert_eq!(
-            e.provenance(DEFAULT_SSHD_EXES),
+            e.provenance(DEFAULT_SSHD_EXES, true),
             Provenance::Trusted { pid: 4242 }
         );
         assert_eq!(e.realtime_us, Some(1_763_892_000_123_456));
@@ -233,7 +241,7 @@ mod tests {
             (b"_COMM", b"logger"),
         ]);
         assert!(e.claims_sshd());
-        let Provenance::Forged(why) = e.provenance(DEFAULT_SSHD_EXES) else {
+        let Provenance::Forged(why) = e.provenance(DEFAULT_SSHD_EXES, true) else {
             panic!()
         };
         assert_eq!(
@@ -247,26 +255,31 @@ mod tests {
         let mut e = JournalEntry::from_fields(real());
         e.exe = Some("/tmp/sshd".into());
         assert!(matches!(
-            e.provenance(DEFAULT_SSHD_EXES),
+            e.provenance(DEFAULT_SSHD_EXES, true),
             Provenance::Forged(Forgery::NotSshdExe { .. })
         ));
+        // A disconnect logged by the session's unprivileged child is sshd's; a login is not.
         let mut e = JournalEntry::from_fields(real());
         e.uid = Some(1000);
         assert_eq!(
-            e.provenance(DEFAULT_SSHD_EXES),
+            e.provenance(DEFAULT_SSHD_EXES, false),
+            Provenance::Trusted { pid: 4242 }
+        );
+        assert_eq!(
+            e.provenance(DEFAULT_SSHD_EXES, true),
             Provenance::Forged(Forgery::NotRoot { uid: Some(1000) })
         );
         let mut e = JournalEntry::from_fields(real());
         e.pid = None;
         assert_eq!(
-            e.provenance(DEFAULT_SSHD_EXES),
+            e.provenance(DEFAULT_SSHD_EXES, true),
             Provenance::Forged(Forgery::NoPid)
         );
         // A sender that exited before journald read /proc: its comm decides when it can.
         let mut e = JournalEntry::from_fields(real());
         e.exe = None;
         assert_eq!(
-            e.provenance(DEFAULT_SSHD_EXES),
+            e.provenance(DEFAULT_SSHD_EXES, true),
             Provenance::Unverified {
                 pid: 4242,
                 reason: Unverified::NoExe
@@ -274,7 +287,7 @@ mod tests {
         );
         e.comm = Some("logger".into());
         assert_eq!(
-            e.provenance(DEFAULT_SSHD_EXES),
+            e.provenance(DEFAULT_SSHD_EXES, true),
             Provenance::Forged(Forgery::NotSshdComm {
                 comm: "logger".into()
             })
