@@ -1,6 +1,6 @@
 //! Command-line interface. `--help` on each command says what it does, what it needs and what
 //! its exit codes mean.
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -88,8 +88,28 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR", default_value = "/var/lib/sensor")]
     pub state_dir: std::path::PathBuf,
 
+    /// Where sshd's login records come from: `journald`, `auth-log` (the file of --auth-log,
+    /// followed through rotation), or `auto`: the journal where journald runs, else auth-log.
+    #[arg(long, value_name = "SOURCE", value_enum, default_value_t = Source::Auto)]
+    pub source: Source,
+
+    /// The syslog file sshd's records are in, for `--source auth-log`.
+    #[arg(long, value_name = "PATH", default_value = "/var/log/auth.log")]
+    pub auth_log: std::path::PathBuf,
+
     /// An executable whose journal records are trusted as sshd's (repeat for several)
     /// [default: the usual paths of sshd, sshd-session and sshd-auth].
     #[arg(long = "sshd-exe", value_name = "PATH")]
     pub sshd_exes: Vec<std::path::PathBuf>,
+}
+
+/// `sensor run --source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Source {
+    /// The journal where journald runs, else auth-log.
+    Auto,
+    /// The systemd journal.
+    Journald,
+    /// The syslog file given by --auth-log.
+    AuthLog,
 }

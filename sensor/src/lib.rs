@@ -8,7 +8,7 @@ pub mod cli;
 pub mod correlate;
 pub mod detect;
 pub mod error;
-pub mod journal;
+pub mod logs;
 pub mod normalize;
 pub mod parse;
 pub mod privileges;

@@ -3,8 +3,9 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use sensor::{
-    cli::{Cli, Command},
+    cli::{Cli, Command, Source},
     error::{self, Error},
+    logs::LogSource,
     run::RunOptions,
     source::{ebpf::TracerOptions, journald::DEFAULT_SSHD_EXES},
 };
@@ -25,6 +26,11 @@ fn main() -> ExitCode {
                     ring_bytes: args.ring_buffer_size,
                     wakeup_bytes: args.wakeup_bytes.unwrap_or(0),
                     drain_interval: std::time::Duration::from_millis(args.drain_interval_ms),
+                },
+                logs: match args.source {
+                    Source::Journald => LogSource::Journald,
+                    Source::AuthLog => LogSource::AuthLog(args.auth_log),
+                    Source::Auto => LogSource::detect(args.auth_log),
                 },
                 state_dir: args.state_dir,
                 sshd_exes,

@@ -187,6 +187,13 @@ pub struct HealthRecord {
 pub enum HealthFields {
     Loss(LossFields),
     JournalGap(GapFields),
+    AuthLogGap(AuthLogGapFields),
+}
+
+/// The auth.log follower may have missed lines (rotated twice while stopped, truncated, …).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuthLogGapFields {
+    pub auth_log_notice: String,
 }
 
 /// The saved journal cursor was gone: records after it may be missing.
@@ -222,6 +229,15 @@ impl EventMeta {
         category: &["host"],
         kind_of: &["info"],
         action: "journal-gap",
+        dataset: "sensor.health",
+        module: "sensor",
+    };
+
+    pub const AUTH_LOG_GAP: Self = Self {
+        kind: "metric",
+        category: &["host"],
+        kind_of: &["info"],
+        action: "auth-log-gap",
         dataset: "sensor.health",
         module: "sensor",
     };

@@ -11,11 +11,9 @@ use tracing::{info, warn};
 use crate::{
     correlate::{Correlator, Limits, ProcessTable},
     error::Error,
-    journal, privileges, procfs, sink,
-    source::{
-        ebpf::{Tracer, TracerOptions},
-        journald,
-    },
+    logs::{LogSource, LogStage},
+    privileges, procfs, sink,
+    source::ebpf::{Tracer, TracerOptions},
     time::WallClock,
 };
 
@@ -30,6 +28,8 @@ pub struct RunOptions {
     pub state_dir: PathBuf,
     /// Executables whose journal records are trusted as sshd's.
     pub sshd_exes: Vec<PathBuf>,
+    /// Where sshd's login records come from.
+    pub logs: LogSource,
 }
 
 pub async fn run(options: RunOptions) -> Result<(), Error> {
@@ -37,6 +37,7 @@ pub async fn run(options: RunOptions) -> Result<(), Error> {
         tracer: tracer_options,
         state_dir,
         sshd_exes,
+        logs,
     } = options;
     privileges::require_tracing("run")?;
     std::fs::DirBuilder::new()
@@ -74,8 +75,7 @@ pub async fn run(options: RunOptions) -> Result<(), Error> {
 
     let correlator = Correlator::new(table, WallClock::new());
     let source = tokio::spawn(tracer.run(kernel_tx, stop_rx));
-    let checkpoint = state_dir.join(journald::CHECKPOINT_FILE);
-    let journal = journal::spawn(&checkpoint, sshd_exes, record_tx.clone());
+    let logs = LogStage::spawn(logs, &state_dir, sshd_exes, record_tx.clone());
     let correlate = tokio::spawn(correlator.run(kernel_rx, record_tx));
     let sink = tokio::spawn(sink::stdout::run(
         tokio::io::stdout(),
@@ -92,7 +92,7 @@ pub async fn run(options: RunOptions) -> Result<(), Error> {
     let _ = stop_tx.send(true);
     let counters = source.await.map_err(|e| Error::Task(e.to_string()))??;
     correlate.await.map_err(|e| Error::Task(e.to_string()))?;
-    journal.stop().await;
+    logs.stop().await;
     let written = sink.await.map_err(|e| Error::Task(e.to_string()))?;
     info!(
         emitted = counters.emitted,
