@@ -7,6 +7,8 @@ Exit codes:
   0   success
   1   runtime failure (the message names what failed)
   2   usage error
+  65  replay: some input was malformed (the rest of it, and the other inputs, were still read)
+  66  replay: an input could not be opened (the other inputs were still read)
   69  this kernel lacks something the sensor needs (BTF, tracefs, a tracepoint)
   77  missing privileges (root, or CAP_BPF and CAP_PERFMON)";
 
@@ -66,6 +68,37 @@ login uid and exit codes), tracefs (mounting it at /sys/kernel/tracing if absent
 the effective capabilities, and whether each program loads and attaches. Exits non-zero with a
 one-line reason at the first thing that fails.")]
     Check,
+
+    /// Replay auth.log and journal files offline; print sshd's login records as JSON Lines.
+    #[command(after_help = EXIT_CODES, long_about = "\
+Replay auth.log and journal files offline, and print sshd's login records as JSON Lines on
+stdout: the same records `sensor run` prints from the live logs, with sensor.log_source
+\"auth-log\" or \"journald\". Needs no privileges, no journald and no libsystemd, so a journal
+copied off a compromised host replays anywhere.
+
+Formats (--format auto, the default, tells them by content, not by name):
+  auth-log        rsyslog's auth.log, classic (`Nov 23 10:00:00`) or RFC 3339 timestamps
+  journal         a systemd .journal file (zstd or uncompressed; LZ4 and XZ fields are left out)
+  journal-export  `journalctl -o export`
+  journal-json    `journalctl -o json`
+Any of them may be gzip'd (told by gzip's magic bytes). `-` reads stdin.
+
+Provenance: a journal record is trusted when journald's own fields (_PID, _UID 0, _EXE an sshd
+executable) say sshd wrote it, else forged or unverified; an auth.log line proves nothing, so it
+is unverified (with a pid) or forged (without). Classic timestamps have no year and no zone:
+the year comes from the file's modification time (or --classic-reference), the zone from
+--classic-zone.
+
+A malformed line, entry or object is reported on stderr with its file, line and byte offset,
+and skipped; the rest of the input and the other inputs are still read. A gzip stream that
+ends early or a truncated journal is read up to the break. Lines and fields longer than 1 MiB
+are skipped. Text inputs are streamed; a .journal file's data is held in memory while it is
+read. A summary goes to stderr at the end, and a progress bar while large inputs (over 8 MiB)
+are read, if stderr is a terminal.
+
+Example:
+  sensor replay /var/log/auth.log* copied/system.journal | jq -c 'select(.source)'")]
+    Replay(ReplayArgs),
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +134,51 @@ pub struct RunArgs {
     /// [default: the usual paths of sshd, sshd-session and sshd-auth].
     #[arg(long = "sshd-exe", value_name = "PATH")]
     pub sshd_exes: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The format of every input; `auto` tells each by its content.
+    #[arg(long, value_enum, default_value_t = ReplayFormat::Auto)]
+    pub format: ReplayFormat,
+
+    /// Where sshd's login records come from: `journald`, `auth-log` (the file of --auth-log,
+    /// followed through rotation), or `auto`: the journal where journald runs, else auth-log.
+    #[arg(long, value_name = "SOURCE", value_enum, default_value_t = Source::Auto)]
+    pub source: Source,
+
+    /// The syslog file sshd's records are in, for `--source auth-log`.
+    #[arg(long, value_name = "PATH", default_value = "/var/log/auth.log")]
+    pub auth_log: std::path::PathBuf,
+
+    /// An executable whose journal records are trusted as sshd's (repeat for several)
+    /// [default: the usual paths of sshd, sshd-session and sshd-auth].
+    #[arg(long = "sshd-exe", value_name = "PATH")]
+    pub sshd_exes: Vec<std::path::PathBuf>,
+
+    /// The zone classic auth.log timestamps were written in: `local` (this machine's), `utc`,
+    /// or an offset such as `+01:00` (for another host's logs).
+    #[arg(long, value_name = "ZONE", default_value = "local", value_parser = crate::replay::command::parse_zone)]
+    pub classic_zone: crate::parse::ClassicZone,
+
+    /// The instant classic timestamps take their year from, no earlier than the last line
+    /// (RFC 3339) [default: each file's modification time; now for stdin].
+    #[arg(long, value_name = "TIME", value_parser = crate::replay::command::parse_reference)]
+    pub classic_reference: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// Files to replay, in order; `-` is stdin.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplayFormat {
+    Auto,
+    AuthLog,
+    Journal,
+    JournalExport,
+    JournalJson,
 }
 
 /// `sensor run --source`.

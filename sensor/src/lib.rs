@@ -14,6 +14,7 @@ pub mod parse;
 pub mod privileges;
 pub mod procfs;
 pub mod record;
+pub mod replay;
 pub mod run;
 pub mod sink;
 pub mod source;

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     init_logging(&cli.log);
     let result = match cli.command {
         Command::Check => sensor::check::check(&mut std::io::stdout().lock()),
+        Command::Replay(args) => return sensor::replay::command::run(args),
         Command::Run(args) => runtime().and_then(|rt| {
             let sshd_exes = if args.sshd_exes.is_empty() {
                 DEFAULT_SSHD_EXES.iter().map(Into::into).collect()

@@ -1,0 +1,270 @@
+//! `sensor replay`: auth.log and journal files read offline, sshd's login records printed as
+//! JSON Lines, the same records `sensor run` prints from the live logs.
+//!
+//! Formats, told by content (`detect.rs`) unless named: auth.log (plain or gzip), systemd
+//! `.journal` files (through systemd-journal-reader, behind [`gate`]), `journalctl -o export`
+//! ([`export`]) and `journalctl -o json` dumps, each of them also gzip'd.
+//!
+//! Every input is read as a stream with bounded memory (lines and export fields up to 1 MiB),
+//! except `.journal` files, whose reader keeps every data object of the file in memory. A bad
+//! line, entry or object is reported (file, line, byte offset) and skipped; the rest of the
+//! input and the other inputs are still read. Nothing in any input can make replay panic.
+//!
+//! ```no_run
+//! use sensor::replay::{replay, Input, Options};
+//! let inputs = [Input::from_arg("/var/log/auth.log".into())];
+//! let mut out = Vec::new();
+//! let summary = replay(&inputs, &Options::default(), &mut out, &mut |e| eprintln!("{e}"))?;
+//! println!("{} records, exit code {}", summary.records(), summary.exit_code());
+//! # Ok::<(), sensor::replay::OutputError>(())
+//! ```
+mod authlog;
+pub mod command;
+mod detect;
+mod dump;
+mod error;
+pub mod export;
+#[cfg(test)]
+mod export_tests;
+pub mod gate;
+mod journal_file;
+mod journal_format;
+mod json;
+mod lines;
+mod open;
+mod progress;
+mod summary;
+
+use std::{
+    io::{self, Write},
+    path::PathBuf,
+};
+
+use chrono::{DateTime, Utc};
+
+pub use self::detect::Format;
+pub use self::error::{At, ErrorKind, OutputError, ReplayError};
+use self::progress::Progress;
+pub use self::summary::{FileSummary, MAX_KEPT, MAX_REPORTED, Summary, exit};
+use crate::{parse::ClassicZone, record::AuthRecord, source::journald::DEFAULT_SSHD_EXES};
+
+/// One input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Input {
+    /// `-` is stdin; anything else a path.
+    pub fn from_arg(arg: PathBuf) -> Self {
+        if arg.as_os_str() == "-" {
+            Self::Stdin
+        } else {
+            Self::File(arg)
+        }
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Self::Stdin => "<stdin>".to_owned(),
+            Self::File(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// How to replay.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `None`: tell each input's format by its content.
+    pub format: Option<Format>,
+    /// Executables whose journal records are trusted as sshd's.
+    pub sshd_exes: Vec<PathBuf>,
+    /// The zone classic auth.log timestamps (`Nov 23 10:00:00`) were written in.
+    pub classic_zone: ClassicZone,
+    /// The instant classic timestamps take their year from (no earlier than the last line);
+    /// `None`: each file's modification time, or now for stdin.
+    pub classic_reference: Option<DateTime<Utc>>,
+    /// Show a progress bar on stderr when the inputs are large (set it only when stderr is a
+    /// terminal).
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            format: None,
+            sshd_exes: DEFAULT_SSHD_EXES.iter().map(PathBuf::from).collect(),
+            classic_zone: ClassicZone::System,
+            classic_reference: None,
+            progress: false,
+        }
+    }
+}
+
+/// Replays `inputs` in order, writing one JSON line per sshd record to `out` and passing each
+/// input's first [`MAX_REPORTED`] errors to `report` as they are found. Fails only when writing
+/// to `out` fails (a closed pipe is not a failure: the replay stops and says so).
+pub fn replay(
+    inputs: &[Input],
+    options: &Options,
+    out: &mut dyn Write,
+    report: &mut dyn FnMut(&ReplayError),
+) -> Result<Summary, OutputError> {
+    let total = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            Input::Stdin => None,
+        })
+        .sum();
+    let progress = Progress::new(options.progress, total);
+    let mut summary = Summary::default();
+    let mut output = Output {
+        out: io::BufWriter::with_capacity(OUTPUT_BUFFER, out),
+    };
+    let mut stopped = Ok(());
+    for input in inputs {
+        let mut account = FileSummary {
+            name: input.name(),
+            ..FileSummary::default()
+        };
+        progress.set_input(&account.name);
+        let mut ctx = Ctx {
+            account: &mut account,
+            decompressed: false,
+            output: &mut output,
+            report: &mut *report,
+            progress: &progress,
+            options,
+        };
+        let result = ctx.input(input);
+        summary.files.push(account);
+        if let Err(stop) = result {
+            stopped = Err(stop);
+            break;
+        }
+    }
+    if stopped.is_ok() {
+        stopped = output.out.flush().map_err(Stop::from);
+    }
+    progress.finish();
+    match stopped {
+        Ok(()) => Ok(summary),
+        Err(Stop::Closed) => {
+            summary.output_closed = true;
+            Ok(summary)
+        }
+        Err(Stop::Failed(e)) => Err(OutputError(e)),
+    }
+}
+
+/// Why the replay stops before the end of its inputs: the output can take no more.
+#[derive(Debug)]
+enum Stop {
+    Closed,
+    Failed(io::Error),
+}
+
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Self::Closed
+        } else {
+            Self::Failed(e)
+        }
+    }
+}
+
+/// Bytes of records gathered before each write to the caller's writer.
+const OUTPUT_BUFFER: usize = 128 * 1024;
+
+/// Where records go: serialised straight into a buffer (not through the caller's `dyn Write`
+/// token by token).
+struct Output<'w> {
+    out: io::BufWriter<&'w mut dyn Write>,
+}
+
+/// One input being replayed.
+struct Ctx<'a, 'w> {
+    account: &'a mut FileSummary,
+    /// Offsets are in decompressed bytes.
+    decompressed: bool,
+    output: &'a mut Output<'w>,
+    report: &'a mut dyn FnMut(&ReplayError),
+    progress: &'a Progress,
+    options: &'a Options,
+}
+
+impl Ctx<'_, '_> {
+    fn input(&mut self, input: &Input) -> Result<(), Stop> {
+        let opened = match open::open(input, self.options.format, self.progress) {
+            Ok(opened) => opened,
+            Err(kind) => {
+                self.error(At::NOWHERE, kind);
+                return Ok(());
+            }
+        };
+        self.account.format = Some(opened.format);
+        self.account.gzip = opened.gzip;
+        self.decompressed = opened.gzip;
+        match opened.format {
+            Format::AuthLog => {
+                let reference = self
+                    .options
+                    .classic_reference
+                    .or_else(|| opened.mtime.map(DateTime::<Utc>::from))
+                    .unwrap_or_else(Utc::now);
+                authlog::replay(opened.reader, reference, self)
+            }
+            Format::Journal => journal_file::replay(opened.reader, opened.file_len, self),
+            Format::JournalExport => dump::export(opened.reader, self),
+            Format::JournalJson => dump::json(opened.reader, self),
+        }
+    }
+
+    /// Where `line` starting at byte `offset` is, in this input.
+    fn at(&self, line: Option<u64>, offset: Option<u64>) -> At {
+        At {
+            line,
+            offset,
+            decompressed: self.decompressed,
+        }
+    }
+
+    /// Counts an error; reports the first few and keeps the first [`MAX_KEPT`].
+    fn error(&mut self, at: At, kind: ErrorKind) {
+        self.account.errors += 1;
+        let error = ReplayError {
+            file: self.account.name.clone(),
+            at,
+            kind,
+        };
+        if self.account.errors <= MAX_REPORTED {
+            let report = &mut *self.report;
+            self.progress.suspend(|| report(&error));
+        }
+        if self.account.kept.len() < MAX_KEPT {
+            self.account.kept.push(error);
+        }
+    }
+
+    /// The error a failed read is, for this input.
+    fn read_failed(&self, e: io::Error) -> ErrorKind {
+        if self.decompressed {
+            ErrorKind::Gzip(e)
+        } else {
+            ErrorKind::Read(e)
+        }
+    }
+
+    /// Prints one record: the bytes of `Record::Auth(record)` (an untagged enum serialises as
+    /// its content), without boxing it.
+    fn record(&mut self, record: &AuthRecord) -> Result<(), Stop> {
+        let out = &mut self.output.out;
+        serde_json::to_writer(&mut *out, record).map_err(io::Error::from)?;
+        out.write_all(b"\n")?;
+        self.account.records += 1;
+        Ok(())
+    }
+}
