@@ -75,6 +75,12 @@ pub fn check(out: &mut impl Write) -> Result<(), Error> {
     for program in &tracer.report.attached {
         line("program", format!("{program}: loaded and attached"));
     }
+    for program in &tracer.report.loaded_only {
+        line(
+            "program",
+            format!("{program}: loaded (the no-BTF fallback for argv: not attached here)"),
+        );
+    }
     line("argv", format!("from {}", tracer.report.argv_source));
     let counters = tracer.counters()?;
     line(

@@ -102,6 +102,8 @@ pub struct LoadReport {
     /// Why task fields (start time, parent, login uid, exit code) are unavailable, if they are.
     pub task_fields_missing: Option<String>,
     pub attached: Vec<&'static str>,
+    /// Programs that loaded (passed the verifier) but are not needed attached on this kernel.
+    pub loaded_only: Vec<&'static str>,
     pub argv_source: ArgvSource,
 }
 
@@ -165,10 +167,8 @@ impl Tracer {
         // programs, which can only read what the caller has faulted in, are the fallback.
         let argv_at_exec = task.valid != 0;
         let mut attached = Vec::new();
+        let mut loaded_only = Vec::new();
         for (program, category, name) in PROGRAMS {
-            if argv_at_exec && category == "syscalls" {
-                continue;
-            }
             let prog: &mut TracePoint = ebpf
                 .program_mut(program)
                 .ok_or(TracerError::Missing(program))?
@@ -178,11 +178,17 @@ impl Tracer {
                     action: "typing",
                     source,
                 })?;
+            // Every program is loaded (so the verifier checks it, and `sensor check` can say
+            // so), even the fallback ones this kernel does not need attached.
             prog.load().map_err(|source| TracerError::Program {
                 program,
                 action: "load",
                 source,
             })?;
+            if argv_at_exec && category == "syscalls" {
+                loaded_only.push(program);
+                continue;
+            }
             prog.attach(category, name)
                 .map_err(|source| TracerError::Program {
                     program,
@@ -202,6 +208,7 @@ impl Tracer {
             tracefs,
             task_fields_missing,
             attached,
+            loaded_only,
             argv_source,
         };
         Ok(Self {
