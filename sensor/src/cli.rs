@@ -117,7 +117,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub drain_interval_ms: u64,
 
-    /// Where the sensor keeps what must survive a restart (the journal cursor), created 0700.
+    /// Where the sensor keeps what must survive a restart (each log source's resume point),
+    /// created 0700.
     #[arg(long, value_name = "DIR", default_value = "/var/lib/sensor")]
     pub state_dir: std::path::PathBuf,
 
@@ -141,15 +142,6 @@ pub struct ReplayArgs {
     /// The format of every input; `auto` tells each by its content.
     #[arg(long, value_enum, default_value_t = ReplayFormat::Auto)]
     pub format: ReplayFormat,
-
-    /// Where sshd's login records come from: `journald`, `auth-log` (the file of --auth-log,
-    /// followed through rotation), or `auto`: the journal where journald runs, else auth-log.
-    #[arg(long, value_name = "SOURCE", value_enum, default_value_t = Source::Auto)]
-    pub source: Source,
-
-    /// The syslog file sshd's records are in, for `--source auth-log`.
-    #[arg(long, value_name = "PATH", default_value = "/var/log/auth.log")]
-    pub auth_log: std::path::PathBuf,
 
     /// An executable whose journal records are trusted as sshd's (repeat for several)
     /// [default: the usual paths of sshd, sshd-session and sshd-auth].
