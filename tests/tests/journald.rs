@@ -1,6 +1,10 @@
 //! Root end-to-end tests of the live journald source: a real sshd logging through a real
 //! journald, and a forged record written with `logger`.
-use std::{process::Command, time::Duration};
+use std::{
+    process::Command,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use anyhow::{Context as _, Result, ensure};
 use sensor_tests::{
@@ -11,6 +15,7 @@ use sensor_tests::{
     record::{pid, str_at, u32_at},
     sensor::Sensor,
     sshd::{Logging, Sshd, ssh},
+    tempdir::TempDir,
     user::TestUser,
 };
 use serde_json::Value;
@@ -98,5 +103,47 @@ fn password_login_is_trusted_and_logger_line_is_forged() -> Result<()> {
             == 1,
         "exactly one trusted login: the forged line must never pass for one"
     );
+    Ok(())
+}
+
+/// A saved cursor that the journal no longer has (vacuumed, rotated away, or a damaged state
+/// file) does not stop the source: it resumes at the first entry after the checkpoint's time,
+/// and says so with a `journal-gap` record. A record written after that time but before the
+/// sensor started is read, which shows it resumed by time rather than at the journal's end.
+#[test]
+#[ignore = "root: run through `cargo xtask test`"]
+fn a_lost_journal_cursor_resumes_by_time_and_reports_the_gap() -> Result<()> {
+    let _root = preflight("a_lost_journal_cursor_resumes_by_time_and_reports_the_gap");
+    let _journald = Journald::ensure()?;
+    let state = Arc::new(TempDir::new("state")?);
+    let since_us = SystemTime::now().duration_since(UNIX_EPOCH)?.as_micros() - 1_000_000;
+    let lost =
+        "s=0123456789abcdef0123456789abcdef;i=1;b=0123456789abcdef0123456789abcdef;m=1;t=1;x=1";
+    std::fs::write(
+        state.path().join("journal.cursor"),
+        format!(r#"{{"cursor":"{lost}","realtime_us":{since_us}}}"#),
+    )?;
+    let user = format!("gap{}", std::process::id());
+    let text = format!("Accepted password for {user} from 10.7.7.7 port 7 ssh2");
+    cmd::run(Command::new("logger").args(["-t", "sshd", &text]), RECORD)?;
+
+    let sensor = Sensor::start_with_state(state, &["--source", "journald"])?;
+    let (_, gap) = sensor.wait_for("the journal-gap record", RECORD, |r| {
+        str_at(r, "/event/action") == Some("journal-gap")
+    })?;
+    ensure!(
+        str_at(&gap, "/sensor/journal_cursor_lost") == Some(lost)
+            && gap
+                .pointer("/sensor/journal_resumed_after_us")
+                .and_then(Value::as_u64)
+                == Some(u64::try_from(since_us)?),
+        "the gap record names the lost cursor and where reading resumed: {gap}"
+    );
+    sensor.wait_for(
+        "the record written before the sensor started",
+        RECORD,
+        |r| str_at(r, "/user/name") == Some(user.as_str()),
+    )?;
+    sensor.stop()?;
     Ok(())
 }

@@ -129,15 +129,11 @@ fn position(
         journal.previous().map_err(err("stepping back"))?;
         return Ok(None);
     };
-    journal
-        .seek_cursor(cp.cursor.as_str())
-        .map_err(err("seeking the cursor"))?;
-    let moved = journal.next().map_err(err("next"))?;
-    if moved > 0
-        && journal
-            .test_cursor(cp.cursor.as_str())
-            .map_err(err("testing the cursor"))?
-    {
+    // A cursor sd-journal cannot parse (a damaged state file) is as gone as a vacuumed one.
+    let found = journal.seek_cursor(cp.cursor.as_str()).is_ok()
+        && journal.next().map_err(err("next"))? > 0
+        && journal.test_cursor(cp.cursor.as_str()).unwrap_or(false);
+    if found {
         debug!(cursor = %cp.cursor, "resuming after the saved cursor");
         return Ok(None);
     }
