@@ -132,7 +132,9 @@ pub fn unwrap_repeated(message: &str) -> (u32, &str) {
             let count: u32 = count
                 .parse()
                 .ok()
-                .filter(|_| count.bytes().all(|b| b.is_ascii_digit()))?;
+                .filter(|_| count.bytes().all(|b| b.is_ascii_digit()))
+                // rsyslog counts repeats from 2; "0 times" is not its wrapper, keep it as text.
+                .filter(|&n: &u32| n > 0)?;
             Some((count, inner))
         });
     parsed.unwrap_or((1, message))

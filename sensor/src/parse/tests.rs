@@ -347,6 +347,8 @@ fn repeated_message_wrapper() {
         "message repeated x times: [ y]",
         "message repeated +3 times: [ y]",
         "message repeated 3 times: [ y",
+        // Found by the sshd_line fuzzer: a count of 0 is not rsyslog's wrapper.
+        "message repeated 0 times: [ Failed password for root from 1.2.3.4 port 5 ssh2]",
     ] {
         assert_eq!(unwrap_repeated(msg), (1, msg));
     }
