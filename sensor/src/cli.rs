@@ -73,8 +73,8 @@ one-line reason at the first thing that fails.")]
     #[command(after_help = EXIT_CODES, long_about = "\
 Replay auth.log and journal files offline, and print sshd's login records as JSON Lines on
 stdout: the same records `sensor run` prints from the live logs, with sensor.log_source
-\"auth-log\" or \"journald\". Needs no privileges, no journald and no libsystemd, so a journal
-copied off a compromised host replays anywhere.
+\"auth-log\" or \"journald\". Needs no privileges and no journald (.journal files are read by
+a pure-Rust reader), so a journal copied off a compromised host replays on any machine.
 
 Formats (--format auto, the default, tells them by content, not by name):
   auth-log        rsyslog's auth.log, classic (`Nov 23 10:00:00`) or RFC 3339 timestamps
