@@ -36,8 +36,11 @@ impl Default for WallClock {
     }
 }
 
+/// RFC 3339 with microseconds, UTC. Any instant a log line can name is accepted: one before 1970
+/// or after 9999 (forged or corrupt input) is written as chrono writes it (`-0001-…`,
+/// `+10000-…`), never a panic.
 pub fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_micros(t).to_string()
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// CLOCK_BOOTTIME now, in ns: the kernel's `bpf_ktime_get_boot_ns()`.
@@ -58,6 +61,19 @@ fn clock_ns(clock: libc::clockid_t) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the replay benchmark work: humantime panicked on these.
+    #[test]
+    fn instants_outside_0000_to_9999_are_written_not_panicked_on() {
+        let before_epoch = UNIX_EPOCH - Duration::from_secs(86_400);
+        assert_eq!(rfc3339(before_epoch), "1969-12-31T00:00:00.000000Z");
+        let far = UNIX_EPOCH + Duration::from_secs(300_000_000_000);
+        assert!(rfc3339(far).starts_with("+11476-"), "{}", rfc3339(far));
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_micros(1_500_000)),
+            "1970-01-01T00:00:01.500000Z"
+        );
+    }
 
     #[test]
     fn boot_time_now_maps_to_wall_time_now() {
