@@ -35,7 +35,7 @@ pub fn auth_record(text: &str, origin: LogOrigin) -> Option<AuthRecord> {
     let message = parse::parse_message(text)?;
     let (user, source, method) = facts(&message);
     Some(AuthRecord {
-        timestamp: time::rfc3339(origin.when),
+        timestamp: rfc3339_micros(origin.when),
         event: meta(&message),
         message: text.to_owned(),
         user: user.map(|name| Name { name }),
@@ -191,5 +191,70 @@ fn meta(m: &SshdMessage) -> AuthMeta {
         outcome,
         dataset: "sensor.auth",
         module: "sensor",
+    }
+}
+
+/// [`time::rfc3339`]'s text (`2026-11-23T10:00:00.123456Z`), written without `fmt` for the
+/// years 1970 to 9999 that replay meets on every line; other instants go to `time::rfc3339`.
+fn rfc3339_micros(when: SystemTime) -> String {
+    let Ok(since) = when.duration_since(UNIX_EPOCH) else {
+        return time::rfc3339(when);
+    };
+    let secs = since.as_secs();
+    // 10000-01-01T00:00:00Z.
+    if secs >= 253_402_300_800 {
+        return time::rfc3339(when);
+    }
+    // Howard Hinnant's `civil_from_days`.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u64;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u64;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as u64;
+    let of_day = secs % 86_400;
+    let micros = u64::from(since.subsec_micros());
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: u32, value: u64| {
+        for i in 0..width {
+            if let Some(b) = text.get_mut(at + (width - 1 - i) as usize) {
+                *b = b'0' + (value / 10u64.pow(i) % 10) as u8;
+            }
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, of_day / 3600);
+    put(14, 2, of_day / 60 % 60);
+    put(17, 2, of_day % 60);
+    put(20, 6, micros);
+    String::from_utf8(text.to_vec()).unwrap_or_else(|_| time::rfc3339(when))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::rfc3339_micros;
+    use crate::time;
+
+    #[test]
+    fn timestamps_are_written_as_time_rfc3339_writes_them() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut instants = vec![0, 1, 951_782_400, 253_402_300_799];
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            instants.push(seed % 253_402_300_800);
+        }
+        for secs in instants {
+            let when =
+                UNIX_EPOCH + Duration::new(secs, (secs % 1_000_000_007) as u32 % 1_000_000_000);
+            assert_eq!(rfc3339_micros(when), time::rfc3339(when), "{secs}");
+        }
     }
 }

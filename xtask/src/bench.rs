@@ -1,4 +1,4 @@
-//! Benchmarks (see BENCHMARKS.md): `cargo xtask bench exec-storm`.
+//! Benchmarks (see BENCHMARKS.md): `cargo xtask bench exec-storm`, `cargo xtask bench replay`.
 //!
 //! A benchmark measures and reports; it never fails because a target was missed (that is what
 //! tests are for). It fails only when it cannot measure, and then says what stopped it.
@@ -8,6 +8,7 @@ mod daemon;
 mod exec_storm;
 mod facts;
 mod kernel_cost;
+mod replay;
 mod report;
 mod sensor;
 mod stats;
@@ -27,11 +28,16 @@ pub enum Bench {
     /// storms), auditd with an execve rule. Wall-time overheads and the sensor's in-kernel cost
     /// per event (bpf_stats). Needs root; takes about five minutes.
     ExecStorm(exec_storm::Args),
+    /// `sensor replay` against rg, fail2ban-regex (the stock sshd filter) and journalctl on the
+    /// same generated auth.logs and `.journal` file: time, CPU and peak memory in paired rounds.
+    /// Needs root only to install them; takes about four minutes.
+    Replay(replay::Args),
 }
 
 pub fn bench(args: &Args) -> anyhow::Result<()> {
     match &args.bench {
         Bench::ExecStorm(args) => exec_storm::exec_storm(args),
+        Bench::Replay(args) => replay::replay(args),
     }
 }
 

@@ -111,12 +111,17 @@ pub fn parse_line<'a>(
         Stamp::Rfc3339(t) => t,
         Stamp::Classic { month, day, time } => years.resolve(month, day, time)?,
     };
+    // `from_utf8` first: its ASCII fast path beats the lossy decoder on the usual clean line.
+    let message = match std::str::from_utf8(message) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(message),
+    };
     Ok(SyslogLine {
         timestamp,
         hostname,
         program,
         pid,
-        message: String::from_utf8_lossy(message),
+        message,
     })
 }
 
@@ -201,9 +206,23 @@ fn two_digit_time(text: &[u8]) -> Option<NaiveTime> {
 
 /// Parses the first word as RFC 3339 (`2026-11-23T10:00:00.123456+01:00`, `...Z`).
 fn rfc3339(line: &[u8]) -> Result<(Stamp, usize), LineError> {
+    // rsyslog's own shape (microseconds, a numeric zone) ends at a known byte: no search for the
+    // space after it (the fast path accepts no space inside it).
+    const RSYSLOG_LEN: usize = "2026-11-23T10:00:00.123456+01:00".len();
+    let rsyslog = line
+        .get(..RSYSLOG_LEN)
+        .filter(|_| line.get(RSYSLOG_LEN) == Some(&b' '))
+        .and_then(rsyslog_stamp);
+    if let Some(t) = rsyslog {
+        return Ok((Stamp::Rfc3339(t), RSYSLOG_LEN));
+    }
     let end = token_end(line, 0);
+    let word = line.get(..end).unwrap_or_default();
+    if let Some(t) = rsyslog_stamp(word) {
+        return Ok((Stamp::Rfc3339(t), end));
+    }
     let bad = |reason| malformed(Part::Timestamp, 0, reason);
-    let text = std::str::from_utf8(&line[..end]).map_err(|_| bad("not ASCII"))?;
+    let text = std::str::from_utf8(word).map_err(|_| bad("not ASCII"))?;
     // chrono also accepts a space or lower-case `t` between date and time; rsyslog writes `T`.
     if text.as_bytes().get(10) != Some(&b'T') {
         return Err(malformed(
@@ -214,6 +233,84 @@ fn rfc3339(line: &[u8]) -> Result<(Stamp, usize), LineError> {
     }
     let t = DateTime::parse_from_rfc3339(text).map_err(|_| bad("not an RFC 3339 date-time"))?;
     Ok((Stamp::Rfc3339(t.with_timezone(&Utc)), end))
+}
+
+/// The instant of a timestamp shaped as rsyslog writes them, `YYYY-MM-DDTHH:MM:SS`, then
+/// `.` and 1 to 9 digits or nothing, then `Z` or `±HH:MM`; `None` for any other shape and for
+/// anything out of range, which [`rfc3339`] then hands to chrono. Where it gives an instant, it
+/// is the one chrono's `parse_from_rfc3339` gives (a test checks): it only spares replay
+/// chrono's general parser on every line.
+fn rsyslog_stamp(word: &[u8]) -> Option<DateTime<Utc>> {
+    let (head, rest) = word.split_first_chunk::<19>()?;
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        head.get(range)?.iter().try_fold(0u32, |n, &b| {
+            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+        })
+    };
+    let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if seps.iter().any(|&(at, b)| head.get(at) != Some(&b)) {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Leap seconds (`:60`) and year 0 are left to chrono.
+    if year == 0 || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let (nanos, zone) = match rest.split_first() {
+        Some((b'.', frac)) => {
+            let digits = frac.iter().take_while(|b| b.is_ascii_digit()).count();
+            if !(1..=9).contains(&digits) {
+                return None;
+            }
+            let (frac, zone) = frac.split_at(digits);
+            let n = frac.iter().fold(0u32, |n, &b| n * 10 + u32::from(b - b'0'));
+            (n * 10u32.pow(9 - digits as u32), zone)
+        }
+        _ => (0, rest),
+    };
+    let offset: i64 = match *zone {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let two = |a: u8, b: u8| {
+                (a.is_ascii_digit() && b.is_ascii_digit())
+                    .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+            };
+            let (h, m) = (two(h1, h2)?, two(m1, m2)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let seconds = h * 3600 + m * 60;
+            if sign == b'-' { -seconds } else { seconds }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day)?;
+    let local = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    DateTime::<Utc>::from_timestamp(local - offset, nanos)
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`),
+/// `None` for a month or day that does not exist.
+fn days_from_civil(year: u32, month: u32, day: u32) -> Option<i64> {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let length = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > length {
+        return None;
+    }
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
 }
 
 /// Parses the tag `program[pid]:` or `program:` spanning `line[start..end]`.
@@ -233,10 +330,12 @@ fn tag(line: &[u8], start: usize, end: usize) -> Result<(&str, Option<u32>), Lin
             if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
                 return Err(malformed(Part::Pid, pid_at, "not a decimal number"));
             }
-            let pid = std::str::from_utf8(digits)
-                .ok()
-                .and_then(|d| d.parse::<u32>().ok())
-                .ok_or_else(|| malformed(Part::Pid, pid_at, "out of range"))?;
+            // At most 10 ASCII digits: a u64 holds them; `u32::try_from` is the range check.
+            let value = digits
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+            let pid =
+                u32::try_from(value).map_err(|_| malformed(Part::Pid, pid_at, "out of range"))?;
             (&inner[..open], Some(pid))
         }
         None => (body, None),
@@ -254,7 +353,7 @@ fn tag(line: &[u8], start: usize, end: usize) -> Result<(&str, Option<u32>), Lin
 /// The end of the word starting at `start` (the next space, or the end of the line).
 fn token_end(line: &[u8], start: usize) -> usize {
     line.get(start..)
-        .and_then(|rest| rest.iter().position(|&b| b == b' '))
+        .and_then(|rest| memchr::memchr(b' ', rest))
         .map_or(line.len(), |p| start + p)
 }
 
@@ -273,3 +372,7 @@ fn utf8(line: &[u8], start: usize, end: usize, part: Part) -> Result<&str, LineE
         column: start + e.valid_up_to(),
     })
 }
+
+#[cfg(test)]
+#[path = "syslog_stamp_tests.rs"]
+mod stamp_tests;

@@ -1,41 +1,78 @@
-//! auth.log replayed line by line: each line parsed as syslog, sshd's turned into records.
-use std::{borrow::Cow, io::BufRead};
+//! auth.log replayed window by window (`window.rs`): each window of whole lines is cut at line
+//! boundaries into one part per CPU, the parts are scanned on their own threads (`scan.rs`),
+//! and their records and problems are passed on in input order.
+//!
+//! Classic timestamps (`Nov 23 10:00:00`) take their year from the lines before them. In a
+//! window that starts with one, the main thread first runs the year inference over each part
+//! but the last (parsing its lines, nothing more) and hands every later part its starting
+//! state; that pass is the price of classic logs. In any other window the later parts are
+//! scanned without the year inference and stop at their first line that does not start with a
+//! digit (RFC 3339 timestamps do); the rest of such a part is scanned once the parts before it
+//! are done. The output is the same byte for byte however the lines are shared out.
+use std::io::Read;
 
 use chrono::{DateTime, Utc};
 
 use super::{
     Ctx, Stop,
     error::ErrorKind,
-    lines::{Lines, MAX_LINE, Next},
+    lines::MAX_LINE,
+    scan::{self, Scanned, Years, scan},
+    window::{Piece, WINDOW, Windows},
 };
-use crate::{
-    normalize,
-    parse::{self, LineError, YearInference},
-};
+use crate::parse::YearInference;
+
+/// How a window is shared out.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Split {
+    /// Bytes read at a time.
+    pub window: usize,
+    /// Parts of a window, each on its own thread, at most.
+    pub parts: usize,
+    /// No part is cut smaller than this: below it a thread costs more than it saves.
+    pub min_part: usize,
+}
+
+impl Split {
+    pub fn for_this_machine() -> Self {
+        Self {
+            window: WINDOW,
+            parts: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            min_part: 256 * 1024,
+        }
+    }
+}
 
 /// Replays one auth.log; classic timestamps take their year from `reference`.
 pub(super) fn replay(
-    reader: impl BufRead,
+    reader: impl Read,
     reference: DateTime<Utc>,
     ctx: &mut Ctx<'_, '_>,
 ) -> Result<(), Stop> {
+    replay_split(reader, reference, Split::for_this_machine(), ctx)
+}
+
+/// [`replay`] with windows cut as `split` says (the tests cut small ones).
+pub(super) fn replay_split(
+    reader: impl Read,
+    reference: DateTime<Utc>,
+    split: Split,
+    ctx: &mut Ctx<'_, '_>,
+) -> Result<(), Stop> {
     let mut years = YearInference::new(reference, ctx.options.classic_zone);
-    let mut lines = Lines::new(reader);
+    let mut windows = Windows::with_capacity(reader, split.window);
+    let mut scratch: Vec<Scanned> = Vec::new();
     loop {
-        match lines.next_line() {
-            Next::Line { text, line, offset } => {
-                ctx.account.read += 1;
-                let at = ctx.at(Some(line), Some(offset));
-                if let Some(kind) = replay_line(text, &mut years, ctx)? {
-                    ctx.error(at, kind);
-                }
+        match windows.next() {
+            Piece::Lines { text, line, offset } => {
+                window(text, (line, offset), &mut years, split, &mut scratch, ctx)?;
             }
-            Next::TooLong { line, offset } => {
+            Piece::TooLong { line, offset } => {
                 ctx.account.read += 1;
                 let at = ctx.at(Some(line), Some(offset));
                 ctx.error(at, ErrorKind::LineTooLong { max: MAX_LINE });
             }
-            Next::Failed { error, at, partial } => {
+            Piece::Failed { error, at, partial } => {
                 if let Some((line, offset)) = partial {
                     let place = ctx.at(Some(line), Some(offset));
                     ctx.error(place, ErrorKind::Incomplete);
@@ -45,45 +82,123 @@ pub(super) fn replay(
                 ctx.error(place, kind);
                 return Ok(());
             }
-            Next::End => return Ok(()),
+            Piece::End => return Ok(()),
         }
     }
 }
 
-/// One line: its record printed, and what was wrong with it (one problem per line; a line
-/// with a problem that leaves it readable still gives its record).
-fn replay_line(
+/// Where a stretch of lines starts: its first line's number and byte offset.
+type Start = (u64, u64);
+
+/// Scans one window of whole lines starting at `start` and passes on what it gave.
+fn window(
     text: &[u8],
+    start: Start,
     years: &mut YearInference,
+    split: Split,
+    scratch: &mut Vec<Scanned>,
     ctx: &mut Ctx<'_, '_>,
-) -> Result<Option<ErrorKind>, Stop> {
-    let mut problem = None;
-    let mut text = text;
-    if let Some(column) = memchr::memchr(0, text) {
-        // A crash can leave a run of NULs where the file's last block was; the line written
-        // after the restart follows it.
-        let hole = text.iter().take_while(|&&b| b == 0).count();
-        match text.get(hole..) {
-            Some(rest) if hole > 0 && memchr::memchr(0, rest).is_none() => {
-                problem = Some(ErrorKind::NulHole { count: hole });
-                text = rest;
-            }
-            _ => return Ok(Some(ErrorKind::Nul { column })),
+) -> Result<(), Stop> {
+    let parts = cut(text, split);
+    scratch.resize_with(parts.len(), Scanned::default);
+    scratch.iter_mut().for_each(Scanned::clear);
+    let (Some((head, tail)), Some((first, others))) =
+        (parts.split_first(), scratch.split_first_mut())
+    else {
+        return Ok(());
+    };
+    // A window that starts with a classic timestamp is taken for a classic log: each later part
+    // starts from the year inference as the parts before it will leave it, found by a pass that
+    // only parses their lines. Otherwise the later parts go without, up to a line that needs it.
+    let classic = head.first().is_some_and(|b| !b.is_ascii_digit());
+    let (mine, theirs) = std::thread::scope(|s| {
+        let mut ahead = classic.then(|| years.clone());
+        let mut before = *head;
+        let mut handles = Vec::with_capacity(tail.len());
+        for (part, into) in tail.iter().zip(others.iter_mut()) {
+            let mut part_years = match ahead.as_mut() {
+                Some(ahead) => {
+                    scan::advance(before, ahead);
+                    Years::Ahead(ahead.clone())
+                }
+                None => Years::unknown(),
+            };
+            handles.push(s.spawn(move || {
+                let done = scan(part, &mut part_years, into);
+                (done, part_years)
+            }));
+            before = part;
+        }
+        let mine = scan(head, &mut Years::Known(&mut *years), first);
+        // A panic in a part is a panic of the replay, as it would be on one thread.
+        let theirs: Vec<_> = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect();
+        (mine, theirs)
+    });
+    mine.map_err(std::io::Error::from)?;
+    for (done, part_years) in theirs {
+        done.map_err(std::io::Error::from)?;
+        if let Years::Ahead(after) = part_years {
+            // The last part's, in the end: as the whole window leaves it.
+            *years = after;
         }
     }
-    let line = match parse::parse_line(text, years) {
-        Ok(line) => line,
-        Err(LineError::Empty) => return Ok(problem),
-        Err(e) => return Ok(Some(ErrorKind::Syslog(e))),
-    };
-    if matches!(line.message, Cow::Owned(_)) && problem.is_none() {
-        let column = std::str::from_utf8(text)
-            .err()
-            .map_or(0, |e| e.valid_up_to());
-        problem = Some(ErrorKind::NotUtf8 { column });
+    let (mut line, mut offset) = start;
+    let mut rest = Scanned::default();
+    for (part, scanned) in parts.iter().zip(scratch.iter_mut()) {
+        pass_on(scanned, (line, offset), ctx)?;
+        if let Some(at) = scanned.stopped_at {
+            // The rest of the part needs the year inference as the lines before left it.
+            let tail = part.get(at..).unwrap_or_default();
+            rest.clear();
+            scan(tail, &mut Years::Known(&mut *years), &mut rest).map_err(std::io::Error::from)?;
+            pass_on(&mut rest, (line + scanned.lines, offset + at as u64), ctx)?;
+            line += rest.lines;
+        }
+        line += scanned.lines;
+        offset += part.len() as u64;
     }
-    if let Some(record) = normalize::syslog_auth(&line, "auth-log", None) {
-        ctx.record(&record)?;
+    Ok(())
+}
+
+/// `text` cut after a `\n` into at most `split.parts` parts of about the same size, none
+/// smaller than `split.min_part` (one part when the text is small).
+fn cut(text: &[u8], split: Split) -> Vec<&[u8]> {
+    let parts = split.parts.min(text.len() / split.min_part.max(1)).max(1);
+    let mut out = Vec::with_capacity(parts);
+    let mut rest = text;
+    for k in (1..parts).rev() {
+        // Cut where the remaining parts get an equal share, after the next `\n`.
+        let share = rest.len() / (k + 1);
+        let Some(end) = rest
+            .get(share..)
+            .and_then(|r| memchr::memchr(b'\n', r))
+            .map(|p| share + p + 1)
+        else {
+            break;
+        };
+        let (part, after) = rest.split_at(end);
+        out.push(part);
+        rest = after;
     }
-    Ok(problem)
+    out.push(rest);
+    out
+}
+
+/// Passes one scanned stretch on: its lines counted, its problems reported where they are, its
+/// records written.
+fn pass_on(scanned: &mut Scanned, start: Start, ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    ctx.account.read += scanned.lines;
+    for (index, at, kind) in scanned.problems.drain(..) {
+        let place = ctx.at(Some(start.0 + index), Some(start.1 + at as u64));
+        ctx.error(place, kind);
+    }
+    ctx.account.errors += scanned.more_problems;
+    ctx.account.records += scanned.records;
+    ctx.output.write(&scanned.out)
 }

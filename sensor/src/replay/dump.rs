@@ -16,7 +16,14 @@ pub(super) fn export(reader: impl BufRead, ctx: &mut Ctx<'_, '_>) -> Result<(), 
     while let Some(next) = entries.next_entry() {
         ctx.account.read += 1;
         match next {
-            Ok(entry) => entry_record(&JournalEntry::from_fields(entry.fields()), ctx)?,
+            Ok(entry) => {
+                // Most entries are not sshd's: they are told apart without building them.
+                let first = |wanted: &[u8]| entry.fields().find(|(n, _)| *n == wanted);
+                let claims = [first(b"SYSLOG_IDENTIFIER"), first(b"_COMM")].map(|f| f.map(|f| f.1));
+                if claims_sshd(claims) {
+                    entry_record(&JournalEntry::from_fields(entry.fields()), ctx)?;
+                }
+            }
             Err(problem) => {
                 let at = ctx.at(Some(problem.line), Some(problem.offset));
                 let kind = match problem.error {
@@ -69,6 +76,15 @@ pub(super) fn json(reader: impl BufRead, ctx: &mut Ctx<'_, '_>) -> Result<(), St
             Next::End => return Ok(()),
         }
     }
+}
+
+/// Whether an entry claims to be sshd's, from its first `SYSLOG_IDENTIFIER` and `_COMM` values:
+/// what [`JournalEntry::claims_sshd`] says of the entry, without building it.
+pub(super) fn claims_sshd(identifier_and_comm: [Option<&[u8]>; 2]) -> bool {
+    identifier_and_comm
+        .iter()
+        .flatten()
+        .any(|v| crate::procfs::is_sshd_family(&String::from_utf8_lossy(v)))
 }
 
 /// Prints the record of an entry that claims to be sshd's (by `SYSLOG_IDENTIFIER` or `_COMM`,

@@ -5,8 +5,10 @@
 //! `.journal` files (through systemd-journal-reader, behind [`gate`]), `journalctl -o export`
 //! ([`export`]) and `journalctl -o json` dumps, each of them also gzip'd.
 //!
-//! Every input is read as a stream with bounded memory (lines and export fields up to 1 MiB),
-//! except `.journal` files, whose reader keeps every data object of the file in memory. A bad
+//! Every input is read as a stream with bounded memory (lines and export fields up to 1 MiB;
+//! auth.log in windows of 4 MiB whose lines are parsed on every CPU, `authlog.rs`), except
+//! `.journal` files, whose reader keeps every data object of the file in memory. Records are
+//! written with serde_json. A bad
 //! line, entry or object is reported (file, line, byte offset) and skipped; the rest of the
 //! input and the other inputs are still read. Nothing in any input can make replay panic.
 //!
@@ -19,6 +21,8 @@
 //! # Ok::<(), sensor::replay::OutputError>(())
 //! ```
 mod authlog;
+#[cfg(test)]
+mod authlog_tests;
 pub mod command;
 mod detect;
 mod dump;
@@ -33,7 +37,9 @@ mod json;
 mod lines;
 mod open;
 mod progress;
+mod scan;
 mod summary;
+mod window;
 
 use std::{
     io::{self, Write},
@@ -121,7 +127,8 @@ pub fn replay(
     let progress = Progress::new(options.progress, total);
     let mut summary = Summary::default();
     let mut output = Output {
-        out: io::BufWriter::with_capacity(OUTPUT_BUFFER, out),
+        buf: Vec::with_capacity(OUTPUT_BUFFER + 64 * 1024),
+        out,
     };
     let mut stopped = Ok(());
     for input in inputs {
@@ -146,7 +153,7 @@ pub fn replay(
         }
     }
     if stopped.is_ok() {
-        stopped = output.out.flush().map_err(Stop::from);
+        stopped = output.flush();
     }
     progress.finish();
     match stopped {
@@ -180,9 +187,41 @@ impl From<io::Error> for Stop {
 const OUTPUT_BUFFER: usize = 128 * 1024;
 
 /// Where records go: serialised straight into a buffer (not through the caller's `dyn Write`
-/// token by token).
+/// token by token), written out once it holds [`OUTPUT_BUFFER`] bytes.
 struct Output<'w> {
-    out: io::BufWriter<&'w mut dyn Write>,
+    buf: Vec<u8>,
+    out: &'w mut dyn Write,
+}
+
+impl Output<'_> {
+    /// Writes the buffer out once it is full enough.
+    fn written(&mut self) -> Result<(), Stop> {
+        if self.buf.len() >= OUTPUT_BUFFER {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes records made elsewhere, after those buffered.
+    fn write(&mut self, records: &[u8]) -> Result<(), Stop> {
+        if self.buf.len() + records.len() <= OUTPUT_BUFFER {
+            self.buf.extend_from_slice(records);
+            return Ok(());
+        }
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.write_all(records)?;
+        Ok(())
+    }
+
+    /// Writes out and flushes everything buffered.
+    fn flush(&mut self) -> Result<(), Stop> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.flush()?;
+        Ok(())
+    }
 }
 
 /// One input being replayed.
@@ -261,10 +300,18 @@ impl Ctx<'_, '_> {
     /// Prints one record: the bytes of `Record::Auth(record)` (an untagged enum serialises as
     /// its content), without boxing it.
     fn record(&mut self, record: &AuthRecord) -> Result<(), Stop> {
-        let out = &mut self.output.out;
-        serde_json::to_writer(&mut *out, record).map_err(io::Error::from)?;
-        out.write_all(b"\n")?;
+        record_line(record, &mut self.output.buf).map_err(io::Error::from)?;
         self.account.records += 1;
-        Ok(())
+        self.output.written()
     }
+}
+
+/// One record as a JSON line.
+pub(crate) fn record_line<T: serde::Serialize>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> serde_json::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.push(b'\n');
+    Ok(())
 }
