@@ -15,8 +15,6 @@ use chrono::{DateTime, Utc};
 
 use super::{
     Ctx, Stop,
-    error::ErrorKind,
-    lines::MAX_LINE,
     scan::{self, Scanned, Years, scan},
     window::{Piece, WINDOW, Windows},
 };
@@ -67,19 +65,9 @@ pub(super) fn replay_split(
             Piece::Lines { text, line, offset } => {
                 window(text, (line, offset), &mut years, split, &mut scratch, ctx)?;
             }
-            Piece::TooLong { line, offset } => {
-                ctx.account.read += 1;
-                let at = ctx.at(Some(line), Some(offset));
-                ctx.error(at, ErrorKind::LineTooLong { max: MAX_LINE });
-            }
+            Piece::TooLong { line, offset } => ctx.line_too_long(line, offset),
             Piece::Failed { error, at, partial } => {
-                if let Some((line, offset)) = partial {
-                    let place = ctx.at(Some(line), Some(offset));
-                    ctx.error(place, ErrorKind::Incomplete);
-                }
-                let kind = ctx.read_failed(error);
-                let place = ctx.at(None, Some(at));
-                ctx.error(place, kind);
+                ctx.read_stopped(error, at, partial);
                 return Ok(());
             }
             Piece::End => return Ok(()),

@@ -6,7 +6,7 @@ use super::{
     error::ErrorKind,
     export::{ExportError, ExportReader},
     json::JsonEntry,
-    lines::{Lines, MAX_LINE, Next},
+    lines::{Lines, Next},
 };
 use crate::{normalize, source::journald::JournalEntry};
 
@@ -58,19 +58,9 @@ pub(super) fn json(reader: impl BufRead, ctx: &mut Ctx<'_, '_>) -> Result<(), St
                     }
                 }
             }
-            Next::TooLong { line, offset } => {
-                ctx.account.read += 1;
-                let at = ctx.at(Some(line), Some(offset));
-                ctx.error(at, ErrorKind::LineTooLong { max: MAX_LINE });
-            }
+            Next::TooLong { line, offset } => ctx.line_too_long(line, offset),
             Next::Failed { error, at, partial } => {
-                if let Some((line, offset)) = partial {
-                    let place = ctx.at(Some(line), Some(offset));
-                    ctx.error(place, ErrorKind::Incomplete);
-                }
-                let kind = ctx.read_failed(error);
-                let place = ctx.at(None, Some(at));
-                ctx.error(place, kind);
+                ctx.read_stopped(error, at, partial);
                 return Ok(());
             }
             Next::End => return Ok(()),

@@ -288,6 +288,30 @@ impl Ctx<'_, '_> {
         }
     }
 
+    /// A line longer than the readers keep: counted as read, reported, skipped.
+    fn line_too_long(&mut self, line: u64, offset: u64) {
+        self.account.read += 1;
+        let at = self.at(Some(line), Some(offset));
+        self.error(
+            at,
+            ErrorKind::LineTooLong {
+                max: lines::MAX_LINE,
+            },
+        );
+    }
+
+    /// Reading the input failed at byte `at`, inside the line `partial` (number, offset) if
+    /// any: both are reported, and nothing more of the input is read.
+    fn read_stopped(&mut self, error: io::Error, at: u64, partial: Option<(u64, u64)>) {
+        if let Some((line, offset)) = partial {
+            let place = self.at(Some(line), Some(offset));
+            self.error(place, ErrorKind::Incomplete);
+        }
+        let kind = self.read_failed(error);
+        let place = self.at(None, Some(at));
+        self.error(place, kind);
+    }
+
     /// The error a failed read is, for this input.
     fn read_failed(&self, e: io::Error) -> ErrorKind {
         if self.decompressed {
