@@ -19,6 +19,23 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// The lines every report starts with: the command, the build, the machine, the time.
+    pub fn write_header(&self, o: &mut String, command: &str) {
+        use std::fmt::Write as _;
+        let _ = writeln!(o, "command:  {command}");
+        let _ = writeln!(o, "sensor:   release build of {}", self.sensor_commit);
+        let _ = writeln!(
+            o,
+            "machine:  Linux {}, {} CPUs ({})",
+            self.kernel, self.cpus, self.cpu_model
+        );
+        let _ = writeln!(
+            o,
+            "date:     {}; load average before {} / after {}",
+            self.date, self.load_before, self.load_after
+        );
+    }
+
     pub fn gather() -> Self {
         let date = cmd::output(Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]))
             .map(|s| s.trim().to_owned())

@@ -24,18 +24,7 @@ pub fn text(r: &Report) -> String {
         "\nexec storm: {} x fork+exec of /bin/true per run, {} rounds of paired runs",
         r.execs, r.rounds
     );
-    let _ = writeln!(o, "command:  {}", r.command);
-    let _ = writeln!(o, "sensor:   release build of {}", f.sensor_commit);
-    let _ = writeln!(
-        o,
-        "machine:  Linux {}, {} CPUs ({})",
-        f.kernel, f.cpus, f.cpu_model
-    );
-    let _ = writeln!(
-        o,
-        "date:     {}; load average before {} / after {}",
-        f.date, f.load_before, f.load_after
-    );
+    f.write_header(&mut o, &r.command);
 
     let _ = writeln!(
         o,

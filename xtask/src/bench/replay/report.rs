@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use super::{Condition, Input, Tool, measure::Cost};
 use crate::bench::{
     facts::Facts,
+    report::Target,
     stats::{Spread, median},
 };
 
@@ -31,13 +32,6 @@ pub struct Figures {
 pub struct Ratio {
     pub what: String,
     pub spread: Spread,
-}
-
-#[derive(Debug, serde::Serialize)]
-pub struct Target {
-    pub target: String,
-    pub measured: String,
-    pub held: Option<bool>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -131,18 +125,7 @@ pub fn text(r: &Report) -> String {
          {} rounds of paired runs ({} for fail2ban-regex)",
         r.rounds, r.fail2ban_rounds
     );
-    let _ = writeln!(o, "command:  {}", r.command);
-    let _ = writeln!(o, "sensor:   release build of {}", f.sensor_commit);
-    let _ = writeln!(
-        o,
-        "machine:  Linux {}, {} CPUs ({})",
-        f.kernel, f.cpus, f.cpu_model
-    );
-    let _ = writeln!(
-        o,
-        "date:     {}; load average before {} / after {}",
-        f.date, f.load_before, f.load_after
-    );
+    f.write_header(&mut o, &r.command);
     let _ = writeln!(
         o,
         "\ninputs (generated from a fixed seed; BENCHMARKS.md gives the mix)"
