@@ -2,7 +2,7 @@
 //! runs the harness starts `/lib/systemd/systemd-journald` by hand (volatile journal under
 //! /run/log/journal) and links `/dev/log` to it so that syslog() callers such as sshd reach it.
 use std::{
-    path::Path,
+    os::unix::net::UnixDatagram,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -39,9 +39,11 @@ impl Journald {
                 .with_context(|| format!("starting {JOURNALD} (package systemd)"))?;
             journald.started = Some(child);
             let deadline = Instant::now() + STARTUP;
-            while !Path::new(SOCKET).exists() || !Path::new(SYSLOG_SOCKET).exists() {
+            // A stopped journald leaves its socket files behind, so existing is not enough: the
+            // sockets are ready once a datagram socket can connect to them.
+            while !listening(SOCKET) || !listening(SYSLOG_SOCKET) {
                 if Instant::now() > deadline {
-                    bail!("journald did not create {SOCKET} within {STARTUP:?}");
+                    bail!("journald did not listen on {SOCKET} within {STARTUP:?}");
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -55,13 +57,14 @@ impl Journald {
     }
 }
 
-/// journald's native socket exists and a systemd-journald process is alive.
+/// Someone is bound to the datagram socket at `path`: a stale socket file refuses connections.
+fn listening(path: &str) -> bool {
+    UnixDatagram::unbound().is_ok_and(|s| s.connect(path).is_ok())
+}
+
+/// A journald is listening on its native socket.
 fn running() -> bool {
-    Path::new(SOCKET).exists()
-        && Command::new("pgrep")
-            .args(["-x", "systemd-journal"])
-            .output()
-            .is_ok_and(|o| o.status.success())
+    listening(SOCKET)
 }
 
 impl Drop for Journald {

@@ -73,7 +73,10 @@ fn password_login_is_trusted_and_logger_line_is_forged() -> Result<()> {
     );
 
     let text = str_at(&login, "/message").context("no message")?.to_owned();
-    cmd::run(Command::new("logger").args(["-t", "sshd", &text]), RECORD)?;
+    cmd::run(
+        Command::new("logger").args(["--socket-errors=on", "-t", "sshd", &text]),
+        RECORD,
+    )?;
     let (_, forged) = sensor.wait_for("the forged record", RECORD, |r| {
         is_login(r, user.name, "forged")
     })?;
@@ -125,7 +128,10 @@ fn a_lost_journal_cursor_resumes_by_time_and_reports_the_gap() -> Result<()> {
     )?;
     let user = format!("gap{}", std::process::id());
     let text = format!("Accepted password for {user} from 10.7.7.7 port 7 ssh2");
-    cmd::run(Command::new("logger").args(["-t", "sshd", &text]), RECORD)?;
+    cmd::run(
+        Command::new("logger").args(["--socket-errors=on", "-t", "sshd", &text]),
+        RECORD,
+    )?;
 
     let sensor = Sensor::start_with_state(state, &["--source", "journald"])?;
     let (_, gap) = sensor.wait_for("the journal-gap record", RECORD, |r| {
