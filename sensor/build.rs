@@ -3,11 +3,15 @@
 //!
 //! The toolchain pieces are installed by `cargo xtask setup` (which `cargo xtask run` and
 //! `cargo xtask test` call first).
+//!
+//! It also lists every file under `rules/` (the shipped rules, their fixtures and the baseline
+//! corpus) in `OUT_DIR/builtin_rules.rs`, which `src/detect/builtin.rs` embeds.
 use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
 fn main() -> anyhow::Result<()> {
+    embed_rules()?;
     let ebpf_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../sensor-ebpf");
     println!("cargo:rerun-if-env-changed=AYA_BUILD_SKIP");
     if std::env::var_os("AYA_BUILD_SKIP").is_some_and(|v| v == "1" || v == "true") {
@@ -48,4 +52,36 @@ fn check_toolchain() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Writes `FILES: &[(&str, &[u8])]`: each file under `rules/`, by its path relative to it.
+fn embed_rules() -> anyhow::Result<()> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    println!("cargo:rerun-if-changed={}", root.display());
+    let mut files = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.context("listing rules/")?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if let Ok(rel) = path.strip_prefix(&root) {
+                files.push((rel.to_string_lossy().into_owned(), path.clone()));
+            }
+        }
+    }
+    files.sort();
+    let mut code = String::from("pub static FILES: &[(&str, &[u8])] = &[\n");
+    for (rel, path) in files {
+        code.push_str(&format!(
+            "    ({rel:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    code.push_str("];\n");
+    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").context("OUT_DIR")?);
+    std::fs::write(out.join("builtin_rules.rs"), code).context("writing builtin_rules.rs")
 }

@@ -12,6 +12,13 @@ Exit codes:
   69  this kernel lacks something the sensor needs (BTF, tracefs, a tracepoint)
   77  missing privileges (root, or CAP_BPF and CAP_PERFMON)";
 
+const RULES_EXIT_CODES: &str = "\
+Exit codes:
+  0   every rule loaded (validate) / every test passed (test)
+  1   a test failed: a rule did not alert on its fixture, or alerted on the baseline
+  2   usage error
+  65  a rule file did not load (each problem is printed with its file and rule)";
+
 /// Catches SSH lateral movement: follows sshd and every process of its sessions in the kernel.
 #[derive(Debug, Parser)]
 #[command(name = "sensor", version, propagate_version = true, after_help = EXIT_CODES)]
@@ -41,21 +48,33 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Trace sshd sessions and print their processes as JSON Lines (needs root).
+    /// Follow sshd's logins and their sessions, and alert on lateral movement (needs root).
     #[command(after_help = EXIT_CODES, long_about = "\
-Trace sshd sessions and print their processes as JSON Lines on stdout (needs root, or CAP_BPF and
-CAP_PERFMON).
+Follow sshd's logins and their sessions, and alert on lateral movement. JSON Lines on stdout:
+alerts (event.kind \"alert\"), login records, process records and health records.
 
-Each exec and exit of a process inside an SSH session becomes one line with event.action \"exec\"
-or \"end\", its argv, and process.entry_leader: the sshd process of its connection. A process that
-detaches (setsid, nohup, double fork) stays attributed to its session. sshd processes that were
-already running are found in /proc at start. If the kernel loses events because the ring buffer
-was full, a line with event.action \"kernel-events-lost\" says how many, and a warning goes to
-stderr.
+Each login record sshd writes (from journald, or /var/log/auth.log without it) is joined to the
+sshd process that wrote it in the kernel's view, and run through the detection rules (the
+shipped ones, --rules DIR, and the configuration's). An alert carries the rule, the user, the
+source address and method, and the session: the commands it ran so far. In a session that
+raised a lateral-movement alert, later commands carry sensor.session, and an
+\"ssh_session_summary\" record follows when it ends. A login record that claims to be sshd's but
+is not raises its own alert instead.
 
-Stops cleanly on SIGINT or SIGTERM.
+Process records: each exec and exit of a process inside an SSH session, with event.action
+\"exec\" or \"end\", its argv (passwords and hashes redacted), and process.entry_leader: the sshd
+process of its connection. A process that detaches (setsid, nohup, double fork) stays attributed
+to its session. If the kernel loses events because the ring buffer was full, a line with
+event.action \"kernel-events-lost\" says how many, and a warning goes to stderr.
 
-Example:
+Without root (or CAP_BPF and CAP_PERFMON), or on a kernel that cannot load the programs, it
+runs in log-only mode: a warning at start, and alerts say sensor.alert.process_context
+\"missing\". Settings come from --config (default /etc/sensor/config.toml, optional); flags
+override it. SIGHUP reloads the configuration's rules and allowlist (a broken file keeps the
+old ones), SIGUSR1 reopens --output-file, SIGINT and SIGTERM stop it cleanly.
+
+Examples:
+  sudo sensor run | jq -c 'select(.event.kind == \"alert\") | [.rule.name, .user.name, .source.ip]'
   sudo sensor run | jq -c 'select(.event.action == \"exec\") | [.process.entry_leader.pid, .process.args]'")]
     Run(RunArgs),
 
@@ -69,10 +88,28 @@ the effective capabilities, and whether each program loads and attaches. Exits n
 one-line reason at the first thing that fails.")]
     Check,
 
-    /// Replay auth.log and journal files offline; print sshd's login records as JSON Lines.
+    /// List, validate and test detection rules.
+    #[command(after_help = RULES_EXIT_CODES, long_about = "\
+List, validate and test detection rules: Elastic KQL queries over ECS fields, in TOML files shaped
+like Elastic's detection-rules (see README.md, \"Detection rules\").
+
+The shipped rules are built into the binary; --rules DIR adds a directory of rule files (searched
+recursively for *.toml). Next to each rule file `<name>.toml`, a positive fixture
+`<name>.positive.<ext>` (any format `sensor replay` reads) must raise at least one alert of that
+rule, and no rule may alert on any file under `baseline/`.
+
+Examples:
+  sensor rules list
+  sensor rules validate /etc/sensor/rules
+  sensor rules test /etc/sensor/rules")]
+    Rules(RulesArgs),
+
+    /// Replay auth.log and journal files offline; print the alerts as JSON Lines.
     #[command(after_help = EXIT_CODES, long_about = "\
-Replay auth.log and journal files offline, and print sshd's login records as JSON Lines on
-stdout: the same records `sensor run` prints from the live logs, with sensor.log_source
+Replay auth.log and journal files offline, run their sshd records through the detection rules,
+and print the alerts as JSON Lines on stdout (ECS, `event.kind: \"alert\"`; the schema is in
+README.md, \"Alerts\"). With --events, every normalised record is printed too, before its
+alerts: the same records `sensor run` makes from the live logs, with sensor.log_source
 \"auth-log\" or \"journald\". Needs no privileges and no journald (.journal files are read by
 a pure-Rust reader), so a journal copied off a compromised host replays on any machine.
 
@@ -81,6 +118,9 @@ Formats (--format auto, the default, tells them by content, not by name):
   journal         a systemd .journal file (zstd or uncompressed; LZ4 and XZ fields are left out)
   journal-export  `journalctl -o export`
   journal-json    `journalctl -o json`
+  ecs-json        ECS documents, one JSON object per line (what `sensor run` writes)
+  evtx            a Windows event log (.evtx), parsed in a memory-limited child process
+  winlogbeat-json Winlogbeat's NDJSON (Sysmon, Security and System events)
 Any of them may be gzip'd (told by gzip's magic bytes). `-` reads stdin.
 
 Provenance: a journal record is trusted when journald's own fields (_PID, _UID 0, _EXE an sshd
@@ -96,45 +136,71 @@ are skipped. Text inputs are streamed; a .journal file's data is held in memory 
 read. A summary goes to stderr at the end, and a progress bar while large inputs (over 8 MiB)
 are read, if stderr is a terminal.
 
-Example:
-  sensor replay /var/log/auth.log* copied/system.journal | jq -c 'select(.source)'")]
+Examples:
+  sensor replay /var/log/auth.log* copied/system.journal | jq -c '[.rule.name, .user.name, .source.ip]'
+  sensor replay --events --no-builtin-rules auth.log | jq -c 'select(.source)'")]
     Replay(ReplayArgs),
+
+    /// Internal: parses the .evtx file on standard input for `replay`, in the resource-limited
+    /// child process it starts (`sensor::windows::evtx`); writes one JSON line per record.
+    #[command(hide = true, name = "evtx-worker")]
+    EvtxWorker,
 }
 
+/// `sensor run`'s flags. Each overrides the configuration file's value when given.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// The configuration file [default: /etc/sensor/config.toml; without it, the defaults].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+
     /// Size of the kernel ring buffer in bytes: a power of two and a multiple of the page size.
-    /// Smaller loses events under bursts (and says so); larger uses more locked memory.
-    #[arg(long, value_name = "BYTES", default_value_t = sensor_common::DEFAULT_RING_BYTES)]
-    pub ring_buffer_size: u32,
+    /// Smaller loses events under bursts (and says so); larger uses more locked memory
+    /// [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    pub ring_buffer_size: Option<u32>,
 
     /// Wake the reader once this many bytes wait in the ring buffer [default: a quarter of it].
     /// sshd events always wake it at once.
     #[arg(long, value_name = "BYTES")]
     pub wakeup_bytes: Option<u64>,
 
-    /// How often the reader drains the ring buffer without being woken, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    pub drain_interval_ms: u64,
+    /// How often the reader drains the ring buffer without being woken, in milliseconds
+    /// [default: 50].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub drain_interval_ms: Option<u64>,
 
-    /// Where the sensor keeps what must survive a restart (each log source's resume point),
-    /// created 0700.
-    #[arg(long, value_name = "DIR", default_value = "/var/lib/sensor")]
-    pub state_dir: std::path::PathBuf,
+    /// Where the sensor keeps what must survive a restart (each log source's resume point, the
+    /// ids of the alerts written), created 0700 [default: /var/lib/sensor].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
 
     /// Where sshd's login records come from: `journald`, `auth-log` (the file of --auth-log,
-    /// followed through rotation), or `auto`: the journal where journald runs, else auth-log.
-    #[arg(long, value_name = "SOURCE", value_enum, default_value_t = Source::Auto)]
-    pub source: Source,
+    /// followed through rotation), or `auto`: the journal where journald runs, else auth-log
+    /// [default: auto].
+    #[arg(long, value_name = "SOURCE", value_enum)]
+    pub source: Option<Source>,
 
-    /// The syslog file sshd's records are in, for `--source auth-log`.
-    #[arg(long, value_name = "PATH", default_value = "/var/log/auth.log")]
-    pub auth_log: std::path::PathBuf,
+    /// The syslog file sshd's records are in, for `--source auth-log` [default:
+    /// /var/log/auth.log].
+    #[arg(long, value_name = "PATH")]
+    pub auth_log: Option<std::path::PathBuf>,
 
     /// An executable whose journal records are trusted as sshd's (repeat for several)
     /// [default: the usual paths of sshd, sshd-session and sshd-auth].
     #[arg(long = "sshd-exe", value_name = "PATH")]
     pub sshd_exes: Vec<std::path::PathBuf>,
+
+    /// Also append every record and alert to FILE (reopened on SIGUSR1, for logrotate).
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<std::path::PathBuf>,
+
+    /// Serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 #[derive(Debug, Args)]
@@ -158,9 +224,65 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "TIME", value_parser = crate::replay::command::parse_reference)]
     pub classic_reference: Option<chrono::DateTime<chrono::Utc>>,
 
+    /// Print every normalised record (JSON), not only the alerts.
+    #[arg(long)]
+    pub events: bool,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
     /// Files to replay, in order; `-` is stdin.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<std::path::PathBuf>,
+}
+
+/// Which rules to load.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    /// A directory of rule files to load besides the shipped rules (repeat for several).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rule_dirs: Vec<std::path::PathBuf>,
+
+    /// Leave out the shipped rules.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+
+    /// A KQL query whose events never alert, e.g.
+    /// 'user.name:ansible and source.ip:"10.1.2.0/24"' (repeat for several).
+    #[arg(long = "allow", value_name = "KQL")]
+    pub allowlist: Vec<String>,
+
+    /// A network `${internal_networks}` stands for in rules (repeat for several) [default:
+    /// 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 127.0.0.0/8 ::1/128 fc00::/7
+    /// fe80::/10].
+    #[arg(long = "internal-network", value_name = "CIDR")]
+    pub internal_networks: Vec<ipnet::IpNet>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// One line per rule: id, severity, MITRE techniques, name, and where it comes from.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Load every rule and report each problem with its file and rule.
+    Validate {
+        /// A rules directory to validate instead of the shipped rules.
+        dir: Option<std::path::PathBuf>,
+    },
+    /// Run each rule on its positive fixture (it must alert) and every rule on the baseline
+    /// corpus (none may alert).
+    Test {
+        /// A rules directory to test instead of the shipped rules.
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// `--format`.
@@ -171,6 +293,9 @@ pub enum ReplayFormat {
     Journal,
     JournalExport,
     JournalJson,
+    EcsJson,
+    Evtx,
+    WinlogbeatJson,
 }
 
 /// `sensor run --source`.

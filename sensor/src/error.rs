@@ -5,6 +5,8 @@ use crate::{privileges::NotPermitted, source::ebpf::TracerError};
 pub mod code {
     pub const FAILURE: u8 = 1;
     pub const USAGE: u8 = 2;
+    /// sysexits EX_DATAERR: a configuration or rule file is malformed.
+    pub const DATA_ERR: u8 = 65;
     /// sysexits EX_UNAVAILABLE: the kernel lacks a feature.
     pub const UNAVAILABLE: u8 = 69;
     /// sysexits EX_NOPERM.
@@ -30,6 +32,10 @@ pub enum Error {
     },
     #[error("a pipeline task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Rules(#[source] crate::detect::ruleset::LoadError),
 }
 
 impl Error {
@@ -43,6 +49,7 @@ impl Error {
                 TracerError::RingSize(_) => code::USAGE,
                 _ => code::FAILURE,
             },
+            Self::Config(_) | Self::Rules(_) => code::DATA_ERR,
             _ => code::FAILURE,
         }
     }

@@ -5,10 +5,13 @@
 //! Log sources, detection rules and alerts join this pipeline in later stages.
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod correlate;
 pub mod detect;
+pub mod ecs;
 pub mod error;
 pub mod logs;
+pub mod metrics;
 pub mod normalize;
 pub mod parse;
 pub mod privileges;
@@ -19,3 +22,4 @@ pub mod run;
 pub mod sink;
 pub mod source;
 pub mod time;
+pub mod windows;

@@ -50,6 +50,9 @@ impl LogSource {
     }
 }
 
+/// How long starting waits for the log source to be positioned.
+const READY: Duration = Duration::from_secs(10);
+
 /// How often a blocked follower wakes to see whether it should stop.
 const POLL: Duration = Duration::from_millis(250);
 
@@ -71,12 +74,14 @@ impl LogStage {
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        match source {
+        let (ready_tx, ready) = std::sync::mpsc::sync_channel(1);
+        let stage = match source {
             LogSource::Journald => {
                 let (tx, rx) = mpsc::channel(1024);
                 let options = LiveOptions {
                     checkpoint: state_dir.join(journald::CHECKPOINT_FILE),
                     poll: POLL,
+                    ready: Some(ready_tx),
                 };
                 let follower = spawn_thread("journald", move || {
                     info!("following the journal for sshd records");
@@ -91,8 +96,9 @@ impl LogStage {
             }
             LogSource::AuthLog(path) => {
                 let (tx, rx) = mpsc::channel(1024);
-                let options =
+                let mut options =
                     FollowOptions::new(path.clone(), state_dir.join(authlog::CHECKPOINT_FILE));
+                options.ready = Some(ready_tx);
                 let follower = spawn_thread("auth-log", move || {
                     info!(path = %path.display(), "following the auth log for sshd records");
                     authlog::follow(&options, &tx, &flag).map_err(|e| e.to_string())
@@ -104,7 +110,13 @@ impl LogStage {
                     normalize,
                 }
             }
+        };
+        // Returns once the source reads from where it will go on (so a record written after
+        // this is never missed), or after [`READY`] with a warning.
+        if tokio::task::block_in_place(|| ready.recv_timeout(READY)).is_err() {
+            warn!("the log source is not positioned after {READY:?}: going on without waiting");
         }
+        stage
     }
 
     /// Stops the follower (it wakes within the poll interval) and drains the normalize stage.

@@ -8,7 +8,8 @@ use std::{
 use crate::{
     parse::{self, SshdMessage, SyslogLine},
     record::{
-        AuthMeta, AuthRecord, AuthSensorFields, Endpoint, HostFields, LogProcess, Name, SshFields,
+        AuthMeta, AuthRecord, AuthSensorFields, Endpoint, HostFields, LogProcess, Name,
+        RelatedFields, SshFields, SystemAuth, SystemAuthSsh, SystemFields,
     },
     source::{
         Resume,
@@ -34,10 +35,16 @@ pub struct LogOrigin {
 pub fn auth_record(text: &str, origin: LogOrigin) -> Option<AuthRecord> {
     let message = parse::parse_message(text)?;
     let (user, source, method) = facts(&message);
+    let related = RelatedFields {
+        ip: source.iter().map(|s| s.ip).collect(),
+        user: user.iter().cloned().collect(),
+    };
     Some(AuthRecord {
         timestamp: rfc3339_micros(origin.when),
-        event: meta(&message),
+        event: meta(&message, origin.provenance.is_forged()),
         message: text.to_owned(),
+        system: filebeat_ssh(&message),
+        related,
         user: user.map(|name| Name { name }),
         source,
         ssh: method.map(|method| SshFields { method }),
@@ -63,6 +70,7 @@ pub fn journal_auth(entry: &JournalEntry, sshd_exes: &[PathBuf]) -> Option<AuthR
             .map_or_else(SystemTime::now, |us| UNIX_EPOCH + Duration::from_micros(us)),
         provenance: entry.provenance(sshd_exes, decided_by_root),
         process: LogProcess {
+            entity_id: None,
             pid: entry.pid,
             name: entry.comm.clone(),
             executable: entry.exe.clone(),
@@ -117,6 +125,7 @@ pub fn syslog_auth(
         when: line.timestamp.into(),
         provenance,
         process: LogProcess {
+            entity_id: None,
             pid: line.pid,
             name: Some(line.program.to_owned()),
             executable: None,
@@ -165,9 +174,48 @@ fn facts(m: &SshdMessage) -> (Option<String>, Option<Endpoint>, Option<String>) 
     }
 }
 
-fn meta(m: &SshdMessage) -> AuthMeta {
+/// `event.*` of a record found to be forged after it was made (the kernel knows its pid as
+/// another program's).
+pub fn forged_meta(meta: &AuthMeta) -> AuthMeta {
+    AuthMeta {
+        category: FORGED_CATEGORY,
+        kind_of: FORGED_TYPE,
+        ..meta.clone()
+    }
+}
+
+const FORGED_CATEGORY: &[&str] = &["intrusion_detection"];
+const FORGED_TYPE: &[&str] = &["indicator"];
+
+/// Filebeat's `system.auth.ssh` for the lines its system module parses: `Accepted`, `Failed`
+/// and `Invalid user`.
+fn filebeat_ssh(m: &SshdMessage) -> Option<SystemFields> {
+    let (event, attempt) = match m {
+        SshdMessage::Accepted(a) => ("Accepted", Some(a)),
+        SshdMessage::Failed(a) => ("Failed", Some(a)),
+        SshdMessage::InvalidUser { .. } => ("Invalid", None),
+        _ => return None,
+    };
+    Some(SystemFields {
+        auth: SystemAuth {
+            ssh: SystemAuthSsh {
+                event,
+                method: attempt.map(|a| a.method.to_string()),
+                signature: attempt
+                    .and_then(|a| a.key.as_ref())
+                    .map(|k| format!("{} {}", k.key_type, k.fingerprint)),
+            },
+        },
+    })
+}
+
+/// `event.*` of a record. A forged record is not an authentication or a session, whatever it
+/// says: it is an indicator of an intrusion (someone wrote sshd's lines), and queries on
+/// `event.category:authentication` never see it.
+fn meta(m: &SshdMessage, forged: bool) -> AuthMeta {
     const AUTH: &[&str] = &["authentication"];
     const SESSION: &[&str] = &["session"];
+
     let (category, kind_of, action, outcome): (_, &'static [&'static str], _, _) = match m {
         SshdMessage::Accepted(_) => (AUTH, &["start"], "ssh_login", Some("success")),
         SshdMessage::Failed(_) | SshdMessage::InvalidUser { .. } => {
@@ -182,6 +230,11 @@ fn meta(m: &SshdMessage) -> AuthMeta {
         | SshdMessage::ReceivedDisconnect { .. } => (SESSION, &["end"], "ssh_disconnect", None),
         SshdMessage::SessionOpened(_) => (SESSION, &["start"], "ssh_session_opened", None),
         SshdMessage::SessionClosed { .. } => (SESSION, &["end"], "ssh_session_closed", None),
+    };
+    let (category, kind_of) = if forged {
+        (FORGED_CATEGORY, FORGED_TYPE)
+    } else {
+        (category, kind_of)
     };
     AuthMeta {
         kind: "event",

@@ -15,6 +15,63 @@ pub enum Record {
     Process(Box<ProcessRecord>),
     Auth(Box<AuthRecord>),
     Health(HealthRecord),
+    Alert(Box<crate::detect::Alert>),
+    Summary(Box<SessionSummary>),
+}
+
+/// The end of a session that raised a lateral-movement alert: how long it lasted and what it
+/// ran (`event.action: "ssh_session_summary"`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionSummary {
+    #[serde(rename = "@timestamp")]
+    pub timestamp: String,
+    pub event: EventMeta,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<Name>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Endpoint>,
+    /// The session's sshd process.
+    pub process: Related,
+    pub sensor: SummarySensor,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SummarySensor {
+    pub session: SummaryFields,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SummaryFields {
+    /// The entry leader's entity id.
+    pub id: String,
+    /// The first alert the session raised.
+    pub alert_id: String,
+    pub start: String,
+    pub end: String,
+    pub duration_ms: u64,
+    /// Commands executed in the session.
+    pub commands_total: u64,
+    /// Their argv, space-joined, in order, at most [`SUMMARY_COMMANDS`].
+    pub commands: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub commands_truncated: bool,
+}
+
+/// Commands a session summary lists.
+pub const SUMMARY_COMMANDS: usize = 100;
+
+/// `sensor.session` of a process record in a session that raised a lateral-movement alert.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProcessSensor {
+    pub session: SessionTag,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionTag {
+    /// The entry leader's entity id.
+    pub id: String,
+    /// The first alert the session raised.
+    pub alert_id: String,
 }
 
 /// What sshd logged about an authentication or a session, with the verdict on whether sshd
@@ -31,6 +88,12 @@ pub struct AuthRecord {
     pub source: Option<Endpoint>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ssh: Option<SshFields>,
+    /// Filebeat's `system.auth.ssh.*`, so Elastic's prebuilt SSH rules run unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemFields>,
+    /// Every address and user name the record names (`related.ip`, `related.user`).
+    #[serde(skip_serializing_if = "RelatedFields::is_empty")]
+    pub related: RelatedFields,
     /// The process the log record names (for journald: its trusted `_PID`, `_COMM`, `_EXE`).
     pub process: LogProcess,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,8 +134,48 @@ pub struct SshFields {
     pub method: String,
 }
 
+/// `system.auth.ssh`, as Filebeat's system module fills it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SystemFields {
+    pub auth: SystemAuth,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SystemAuth {
+    pub ssh: SystemAuthSsh,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SystemAuthSsh {
+    /// `Accepted`, `Failed` or `Invalid`: the word sshd's line starts with.
+    pub event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The key type and fingerprint of a publickey or hostbased login (`ED25519 SHA256:…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// ECS `related`: the values to pivot on.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RelatedFields {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ip: Vec<std::net::IpAddr>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub user: Vec<String>,
+}
+
+impl RelatedFields {
+    pub fn is_empty(&self) -> bool {
+        self.ip.is_empty() && self.user.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LogProcess {
+    /// Set when the kernel tracer joined the record to its sshd process (`sensor run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,6 +206,9 @@ pub struct ProcessRecord {
     pub event: EventMeta,
     pub process: ProcessFields,
     pub user: Ids,
+    /// Set in a session that raised a lateral-movement alert.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sensor: Option<ProcessSensor>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -213,6 +319,15 @@ pub struct LossFields {
 }
 
 impl EventMeta {
+    pub const SESSION_SUMMARY: Self = Self {
+        kind: "event",
+        category: &["session"],
+        kind_of: &["end"],
+        action: "ssh_session_summary",
+        dataset: "sensor.session",
+        module: "sensor",
+    };
+
     pub const fn process(action: &'static str, kind_of: &'static [&'static str]) -> Self {
         Self {
             kind: "event",

@@ -14,8 +14,9 @@ use serde_json::Value;
 
 use crate::{cmd, feed::Feed, tempdir::TempDir};
 
-/// The line `sensor run` logs once its programs are attached and it reads the ring buffer.
-const READY: &str = "tracing sshd sessions";
+/// The line `sensor run` logs once its sources read: the kernel ring buffer (unless log-only)
+/// and the log, positioned where it goes on from.
+const READY: &str = "ready: following sshd's logins and sessions";
 /// Loading BTF and the programs takes well under a second here; this allows for a loaded CI box.
 const STARTUP: Duration = Duration::from_secs(30);
 /// How long the sensor may take to drain and exit after SIGTERM.

@@ -2,9 +2,10 @@
 //! sshd logging through a real journald (export, JSON and `.journal` dumps) and a real rsyslogd
 //! writing auth.log in both timestamp formats. No root needed.
 //!
-//! Each fixture's records are compared byte for byte with its golden file
-//! (`tests/fixtures/NAME.golden.jsonl`); `UPDATE_GOLDEN=1 cargo test -p sensor-tests --test
-//! replay` rewrites them (review the diff by eye). Bad inputs are made here from the fixtures.
+//! Each fixture's records (`--events`, no rules) are compared byte for byte with its golden
+//! file (`tests/fixtures/NAME.golden.jsonl`), and the alerts the shipped rules raise on it
+//! with `NAME.alerts.golden.jsonl`; `UPDATE_GOLDEN=1 cargo test -p sensor-tests --test replay`
+//! rewrites them (review the diff by eye). Bad inputs are made here from the fixtures.
 #[path = "replay/bad_input.rs"]
 mod bad_input;
 #[path = "replay/cli.rs"]
@@ -14,7 +15,10 @@ mod mutations;
 
 use std::path::{Path, PathBuf};
 
-use sensor::replay::{Input, Options, Summary, command, replay};
+use sensor::{
+    detect::{self, Engine, RuleSources},
+    replay::{Input, Options, Summary, command, replay},
+};
 use serde_json::Value;
 
 /// Where the fixtures are.
@@ -25,9 +29,11 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// Classic timestamps read in UTC (the fixtures were written on a UTC machine) with a fixed
-/// year reference, so that the goldens do not depend on the checkout's file times.
+/// year reference, so that the goldens do not depend on the checkout's file times; every
+/// record printed.
 pub fn options() -> Options {
     Options {
+        events: true,
         classic_zone: command::parse_zone("utc").unwrap_or_else(|e| panic!("{e}")),
         classic_reference: Some(
             command::parse_reference("2026-12-01T00:00:00Z").unwrap_or_else(|e| panic!("{e}")),
@@ -65,11 +71,34 @@ pub fn run(paths: &[PathBuf]) -> Run {
     run_with(paths, &options())
 }
 
+/// Replays with no rules: only the records are printed.
 pub fn run_with(paths: &[PathBuf], options: &Options) -> Run {
+    run_engine(paths, options, &mut Engine::new(Vec::new(), Vec::new()))
+}
+
+/// Replays with the shipped rules, printing only the alerts.
+pub fn alerts(paths: &[PathBuf]) -> Run {
+    let loaded = detect::load(&RuleSources {
+        builtin: true,
+        ..RuleSources::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let options = Options {
+        events: false,
+        ..options()
+    };
+    run_engine(
+        paths,
+        &options,
+        &mut Engine::new(loaded.rules, loaded.allowlist),
+    )
+}
+
+fn run_engine(paths: &[PathBuf], options: &Options, engine: &mut Engine) -> Run {
     let inputs: Vec<Input> = paths.iter().cloned().map(Input::File).collect();
     let mut out = Vec::new();
     let mut reported = Vec::new();
-    let summary = replay(&inputs, options, &mut out, &mut |e| {
+    let summary = replay(&inputs, options, engine, &mut out, &mut |e| {
         reported.push(e.to_string());
     })
     .unwrap_or_else(|e| panic!("writing to a Vec failed: {e}"));
@@ -107,12 +136,16 @@ fn golden(name: &str, out: &[u8]) {
     }
 }
 
-/// Replays one fixture, which must read cleanly, and checks its golden file.
+/// Replays one fixture, which must read cleanly, and checks its golden files: the records,
+/// and the alerts of the shipped rules.
 fn clean_golden(input: &str, golden_name: &str) -> Run {
     let run = run(&[fixture(input)]);
     assert_eq!(run.summary.errors(), 0, "{input}: {:?}", run.reported);
     assert_eq!(run.summary.exit_code(), 0);
     golden(golden_name, &run.out);
+    let alerted = alerts(&[fixture(input)]);
+    assert_eq!(alerted.summary.records(), run.summary.records());
+    golden(&format!("{golden_name}.alerts"), &alerted.out);
     run
 }
 

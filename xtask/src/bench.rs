@@ -1,4 +1,5 @@
-//! Benchmarks (see BENCHMARKS.md): `cargo xtask bench exec-storm`, `cargo xtask bench replay`.
+//! Benchmarks (see BENCHMARKS.md): `cargo xtask bench exec-storm`, `cargo xtask bench replay`,
+//! `cargo xtask bench rules`.
 //!
 //! A benchmark measures and reports; it never fails because a target was missed (that is what
 //! tests are for). It fails only when it cannot measure, and then says what stopped it.
@@ -10,6 +11,7 @@ mod facts;
 mod kernel_cost;
 mod replay;
 mod report;
+mod rules;
 mod sensor;
 mod stats;
 mod table;
@@ -32,12 +34,16 @@ pub enum Bench {
     /// same generated auth.logs and `.journal` file: time, CPU and peak memory in paired rounds.
     /// Needs root only to install them; takes about four minutes.
     Replay(replay::Args),
+    /// The rule engine alone: normalised login records per second on one core, with the
+    /// shipped rules and with the Linux detection document's rule. Takes about a minute.
+    Rules(rules::Args),
 }
 
 pub fn bench(args: &Args) -> anyhow::Result<()> {
     match &args.bench {
         Bench::ExecStorm(args) => exec_storm::exec_storm(args),
         Bench::Replay(args) => replay::replay(args),
+        Bench::Rules(args) => rules::rules(args),
     }
 }
 

@@ -6,6 +6,7 @@
 //! - `cargo xtask setup`: only the set-up.
 mod bench;
 mod cmd;
+mod deb;
 mod run;
 mod setup;
 mod test;
@@ -32,6 +33,8 @@ enum Command {
     Setup(setup::Args),
     /// Benchmarks (see BENCHMARKS.md).
     Bench(bench::Args),
+    /// Build the release sensor and pack it as target/debian/sensor_VERSION_ARCH.deb.
+    Deb(deb::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,5 +43,6 @@ fn main() -> anyhow::Result<()> {
         Command::Test(args) => test::test(&args),
         Command::Setup(args) => setup::setup(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Deb(args) => deb::deb(&args),
     }
 }

@@ -1,5 +1,6 @@
 //! The stateful stage: an actor that owns the process table, applies kernel events to it, and
 //! turns what changed into output records.
+pub mod detector;
 pub mod process_table;
 
 use tokio::sync::mpsc;
@@ -25,6 +26,10 @@ pub struct Correlator {
 }
 
 impl Correlator {
+    pub fn clock(&self) -> &WallClock {
+        &self.clock
+    }
+
     pub fn new(table: ProcessTable, clock: WallClock) -> Self {
         Self {
             table,
@@ -67,7 +72,8 @@ impl Correlator {
         }
     }
 
-    fn record(&self, change: Change, ktime_ns: u64) -> Option<Record> {
+    /// The record of what `change` did, at `ktime_ns`.
+    pub fn record(&self, change: Change, ktime_ns: u64) -> Option<Record> {
         let (key, action, kind_of): (_, _, &'static [&'static str]) = match change {
             Change::Exec(k) => (k, "exec", &["start"]),
             Change::Exit(k) => (k, "end", &["end"]),
@@ -113,6 +119,7 @@ impl Correlator {
             user: Ids {
                 id: p.uid.map(|u| u.to_string()),
             },
+            sensor: None,
         })))
     }
 

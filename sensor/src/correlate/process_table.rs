@@ -129,6 +129,23 @@ impl ProcessTable {
         self.live.get(&tgid).and_then(|k| self.procs.get(k))
     }
 
+    /// The process this tgid belongs to: the live one, else the one that exited last (exited
+    /// processes are kept for the grace period, so a log record that arrives after its writer
+    /// exited still finds it).
+    pub fn by_tgid(&self, tgid: u32) -> Option<&Process> {
+        self.live(tgid).or_else(|| {
+            self.procs
+                .values()
+                .filter(|p| p.key.tgid == tgid)
+                .max_by_key(|p| p.start_ns)
+        })
+    }
+
+    /// Every process the table holds, in no order.
+    pub fn processes(&self) -> impl Iterator<Item = &Process> {
+        self.procs.values()
+    }
+
     /// Seeds the table from a `/proc` snapshot: each sshd-family process whose parent is not one
     /// (a listener), and all their descendants. `name_of` gives a process's executable file name
     /// (falling back to comm). Returns the tgids the kernel should track.

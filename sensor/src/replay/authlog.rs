@@ -99,7 +99,7 @@ fn window(
     // starts from the year inference as the parts before it will leave it, found by a pass that
     // only parses their lines. Otherwise the later parts go without, up to a line that needs it.
     let classic = head.first().is_some_and(|b| !b.is_ascii_digit());
-    let (mine, theirs) = std::thread::scope(|s| {
+    let theirs = std::thread::scope(|s| {
         let mut ahead = classic.then(|| years.clone());
         let mut before = *head;
         let mut handles = Vec::with_capacity(tail.len());
@@ -112,12 +112,12 @@ fn window(
                 None => Years::unknown(),
             };
             handles.push(s.spawn(move || {
-                let done = scan(part, &mut part_years, into);
-                (done, part_years)
+                scan(part, &mut part_years, into);
+                part_years
             }));
             before = part;
         }
-        let mine = scan(head, &mut Years::Known(&mut *years), first);
+        scan(head, &mut Years::Known(&mut *years), first);
         // A panic in a part is a panic of the replay, as it would be on one thread.
         let theirs: Vec<_> = handles
             .into_iter()
@@ -126,11 +126,9 @@ fn window(
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
             .collect();
-        (mine, theirs)
+        theirs
     });
-    mine.map_err(std::io::Error::from)?;
-    for (done, part_years) in theirs {
-        done.map_err(std::io::Error::from)?;
+    for part_years in theirs {
         if let Years::Ahead(after) = part_years {
             // The last part's, in the end: as the whole window leaves it.
             *years = after;
@@ -144,7 +142,7 @@ fn window(
             // The rest of the part needs the year inference as the lines before left it.
             let tail = part.get(at..).unwrap_or_default();
             rest.clear();
-            scan(tail, &mut Years::Known(&mut *years), &mut rest).map_err(std::io::Error::from)?;
+            scan(tail, &mut Years::Known(&mut *years), &mut rest);
             pass_on(&mut rest, (line + scanned.lines, offset + at as u64), ctx)?;
             line += rest.lines;
         }
@@ -179,7 +177,7 @@ fn cut(text: &[u8], split: Split) -> Vec<&[u8]> {
 }
 
 /// Passes one scanned stretch on: its lines counted, its problems reported where they are, its
-/// records written.
+/// records run through the rules in order.
 fn pass_on(scanned: &mut Scanned, start: Start, ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     ctx.account.read += scanned.lines;
     for (index, at, kind) in scanned.problems.drain(..) {
@@ -187,6 +185,8 @@ fn pass_on(scanned: &mut Scanned, start: Start, ctx: &mut Ctx<'_, '_>) -> Result
         ctx.error(place, kind);
     }
     ctx.account.errors += scanned.more_problems;
-    ctx.account.records += scanned.records;
-    ctx.output.write(&scanned.out)
+    for record in scanned.records.drain(..) {
+        ctx.record(&record)?;
+    }
+    Ok(())
 }

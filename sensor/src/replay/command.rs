@@ -1,4 +1,4 @@
-//! `sensor replay` as a command: flags to [`Options`], records to stdout, errors and the
+//! `sensor replay` as a command: flags to [`Options`] and rules, alerts (and records) to stdout, errors and the
 //! summary to stderr, the exit code from the summary.
 use std::{
     io::{self, IsTerminal as _, Write as _},
@@ -8,6 +8,7 @@ use std::{
 use super::{Format, Input, Options, replay};
 use crate::{
     cli::{ReplayArgs, ReplayFormat},
+    detect::{self, Engine},
     error,
 };
 
@@ -20,6 +21,9 @@ pub fn run(args: ReplayArgs) -> ExitCode {
             ReplayFormat::Journal => Some(Format::Journal),
             ReplayFormat::JournalExport => Some(Format::JournalExport),
             ReplayFormat::JournalJson => Some(Format::JournalJson),
+            ReplayFormat::EcsJson => Some(Format::Ecs),
+            ReplayFormat::Evtx => Some(Format::Evtx),
+            ReplayFormat::WinlogbeatJson => Some(Format::Winlogbeat),
         },
         sshd_exes: if args.sshd_exes.is_empty() {
             defaults.sshd_exes
@@ -29,14 +33,20 @@ pub fn run(args: ReplayArgs) -> ExitCode {
         classic_zone: args.classic_zone,
         classic_reference: args.classic_reference,
         progress: io::stderr().is_terminal(),
+        events: args.events,
     };
+    let loaded = match detect::command::load_or_report(&detect::command::sources(&args.rules)) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let mut engine = Engine::new(loaded.rules, loaded.allowlist);
     let inputs: Vec<Input> = args.files.into_iter().map(Input::from_arg).collect();
     let mut out = io::stdout().lock();
     let mut report = |e: &super::ReplayError| {
         // Nowhere left to say it if stderr itself fails.
         let _ = writeln!(io::stderr(), "sensor replay: {e}");
     };
-    match replay(&inputs, &options, &mut out, &mut report) {
+    match replay(&inputs, &options, &mut engine, &mut out, &mut report) {
         Ok(summary) => {
             let _ = write!(io::stderr(), "sensor replay: {summary}");
             ExitCode::from(summary.exit_code())

@@ -15,6 +15,13 @@ pub enum Format {
     JournalExport,
     /// `journalctl -o json`.
     JournalJson,
+    /// ECS documents, one JSON object per line: what `sensor run` writes, or another agent's
+    /// ECS events.
+    Ecs,
+    /// A Windows `.evtx` event log (read in a memory-limited child process).
+    Evtx,
+    /// Winlogbeat's NDJSON (Windows events with a `winlog` object).
+    Winlogbeat,
 }
 
 impl Format {
@@ -24,14 +31,17 @@ impl Format {
             Self::Journal => "journal",
             Self::JournalExport => "journal-export",
             Self::JournalJson => "journal-json",
+            Self::Ecs => "ecs-json",
+            Self::Evtx => "evtx",
+            Self::Winlogbeat => "winlogbeat-json",
         }
     }
 
     /// What one unit of the format is called in the summary.
     pub const fn unit(self) -> &'static str {
         match self {
-            Self::AuthLog | Self::JournalJson => "lines",
-            Self::Journal | Self::JournalExport => "entries",
+            Self::AuthLog | Self::JournalJson | Self::Ecs | Self::Winlogbeat => "lines",
+            Self::Journal | Self::JournalExport | Self::Evtx => "entries",
         }
     }
 }
@@ -52,14 +62,30 @@ pub fn is_gzip(head: &[u8]) -> bool {
 
 /// The format of a (decompressed) input from its first bytes: a journal file by its
 /// `LPKSHHRH` signature, an export dump by a first line shaped `NAME=value` (or a binary
-/// field's `NAME`), a JSON dump by a leading `{`, anything else as auth.log.
+/// field's `NAME`), JSON by a leading `{`: ECS when its first line has `"@timestamp"` and no
+/// journal field (`__CURSOR`, `__REALTIME_TIMESTAMP`, `MESSAGE`), else a journal dump; anything
+/// else as auth.log. Windows logs first: an `.evtx` file by its `ElfFile` signature, Winlogbeat
+/// NDJSON by a first object with a `winlog` object ([`crate::windows::sniff`]).
 pub fn detect(head: &[u8]) -> Format {
+    match crate::windows::sniff(head) {
+        Some(crate::windows::WinFormat::Evtx) => return Format::Evtx,
+        Some(crate::windows::WinFormat::WinlogbeatNdjson) => return Format::Winlogbeat,
+        None => {}
+    }
     if head.starts_with(gate::SIGNATURE) {
         Format::Journal
     } else if export::looks_like_export(head) {
         Format::JournalExport
     } else if head.first() == Some(&b'{') {
-        Format::JournalJson
+        let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+        let has = |needle: &[u8]| memchr::memmem::find(first, needle).is_some();
+        let journal =
+            has(b"\"__CURSOR\"") || has(b"\"__REALTIME_TIMESTAMP\"") || has(b"\"MESSAGE\"");
+        if !journal && has(b"\"@timestamp\"") {
+            Format::Ecs
+        } else {
+            Format::JournalJson
+        }
     } else {
         Format::AuthLog
     }
@@ -71,7 +97,11 @@ mod tests {
 
     #[test]
     fn formats_are_told_by_content() {
-        let cases: [(&[u8], Format); 9] = [
+        let cases: [(&[u8], Format); 10] = [
+            (
+                b"{\"@timestamp\":\"2026-11-23T10:00:00Z\",\"event\":{}}\n",
+                Format::Ecs,
+            ),
             (b"LPKSHHRH\0\0\0\0", Format::Journal),
             (
                 b"__CURSOR=s=1;i=2\n__REALTIME_TIMESTAMP=1\n",

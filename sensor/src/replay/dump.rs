@@ -1,4 +1,4 @@
-//! journalctl's dumps replayed entry by entry: `-o export` and `-o json`.
+//! Dumps replayed entry by entry: journalctl's `-o export` and `-o json`, and ECS JSON Lines.
 use std::io::BufRead;
 
 use super::{
@@ -8,7 +8,7 @@ use super::{
     json::JsonEntry,
     lines::{Lines, Next},
 };
-use crate::{normalize, source::journald::JournalEntry};
+use crate::{ecs::json::JsonEvent, normalize, source::journald::JournalEntry};
 
 /// Replays a `journalctl -o export` dump.
 pub(super) fn export(reader: impl BufRead, ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
@@ -55,6 +55,45 @@ pub(super) fn json(reader: impl BufRead, ctx: &mut Ctx<'_, '_>) -> Result<(), St
                     Err(e) => {
                         let at = ctx.at(Some(line), Some(offset));
                         ctx.error(at, ErrorKind::Json(e));
+                    }
+                }
+            }
+            Next::TooLong { line, offset } => ctx.line_too_long(line, offset),
+            Next::Failed { error, at, partial } => {
+                ctx.read_stopped(error, at, partial);
+                return Ok(());
+            }
+            Next::End => return Ok(()),
+        }
+    }
+}
+
+/// Replays ECS JSON Lines: every object is an event for the rules. With `windows`, each line
+/// is a Winlogbeat event, mapped as Winlogbeat's pipelines do ([`crate::windows::ndjson`]).
+pub(super) fn ecs(reader: impl BufRead, windows: bool, ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let mut lines = Lines::new(reader);
+    loop {
+        match lines.next_line() {
+            Next::Line { text, line, offset } => {
+                ctx.account.read += 1;
+                if text.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let done = if windows {
+                    crate::windows::ndjson::parse_line(text)
+                        .map_err(ErrorKind::Winlogbeat)
+                        .map(|event| ctx.record(&event))
+                } else {
+                    serde_json::from_slice::<serde_json::Value>(text)
+                        .map_err(ErrorKind::Json)
+                        .and_then(|v| JsonEvent::new(v).ok_or(ErrorKind::NotAnObject))
+                        .map(|event| ctx.record(&event))
+                };
+                match done {
+                    Ok(written) => written?,
+                    Err(kind) => {
+                        let at = ctx.at(Some(line), Some(offset));
+                        ctx.error(at, kind);
                     }
                 }
             }

@@ -81,8 +81,15 @@ pub enum ErrorKind {
     NotUtf8 { column: usize },
     #[error("not a syslog line ({0}); skipped")]
     Syslog(#[source] LineError),
-    #[error("not a journal JSON object ({0}); skipped")]
+    #[error("not a JSON object ({0}); skipped")]
     Json(#[source] serde_json::Error),
+    #[error("valid JSON but not an object; skipped")]
+    NotAnObject,
+    #[error("not a Winlogbeat event ({0}); skipped")]
+    Winlogbeat(#[source] crate::windows::ndjson::LineErrorKind),
+    /// The `.evtx` reader (in its child process) stopped or skipped records.
+    #[error("{0}")]
+    Evtx(String),
     #[error("{0}; entry skipped")]
     Export(#[source] ExportError),
     #[error("{0}")]

@@ -1,5 +1,6 @@
-//! `sensor replay`: auth.log and journal files read offline, sshd's login records printed as
-//! JSON Lines, the same records `sensor run` prints from the live logs.
+//! `sensor replay`: auth.log and journal files read offline, their sshd records run through the
+//! detection rules, and the alerts printed as JSON Lines (with `--events`, the normalised
+//! records too: the same records `sensor run` makes from the live logs).
 //!
 //! Formats, told by content (`detect.rs`) unless named: auth.log (plain or gzip), systemd
 //! `.journal` files (through systemd-journal-reader, behind [`gate`]), `journalctl -o export`
@@ -13,11 +14,13 @@
 //! input and the other inputs are still read. Nothing in any input can make replay panic.
 //!
 //! ```no_run
-//! use sensor::replay::{replay, Input, Options};
+//! use sensor::{detect::{self, Engine, RuleSources}, replay::{replay, Input, Options}};
+//! let loaded = detect::load(&RuleSources { builtin: true, ..RuleSources::default() }).unwrap();
+//! let mut engine = Engine::new(loaded.rules, loaded.allowlist);
 //! let inputs = [Input::from_arg("/var/log/auth.log".into())];
 //! let mut out = Vec::new();
-//! let summary = replay(&inputs, &Options::default(), &mut out, &mut |e| eprintln!("{e}"))?;
-//! println!("{} records, exit code {}", summary.records(), summary.exit_code());
+//! let summary = replay(&inputs, &Options::default(), &mut engine, &mut out, &mut |e| eprintln!("{e}"))?;
+//! println!("{} records, {} alerts, exit code {}", summary.records(), summary.alerts(), summary.exit_code());
 //! # Ok::<(), sensor::replay::OutputError>(())
 //! ```
 mod authlog;
@@ -27,6 +30,7 @@ pub mod command;
 mod detect;
 mod dump;
 mod error;
+mod evtx;
 pub mod export;
 #[cfg(test)]
 mod export_tests;
@@ -52,13 +56,23 @@ pub use self::detect::Format;
 pub use self::error::{At, ErrorKind, OutputError, ReplayError};
 use self::progress::Progress;
 pub use self::summary::{FileSummary, MAX_KEPT, MAX_REPORTED, Summary, exit};
-use crate::{parse::ClassicZone, record::AuthRecord, source::journald::DEFAULT_SSHD_EXES};
+use crate::{
+    detect::{Alert, Engine},
+    ecs::Event,
+    parse::ClassicZone,
+    source::journald::DEFAULT_SSHD_EXES,
+};
 
 /// One input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Stdin,
     File(PathBuf),
+    /// Bytes in memory (the shipped rules' fixtures), with the name errors give it.
+    Memory {
+        name: String,
+        bytes: std::borrow::Cow<'static, [u8]>,
+    },
 }
 
 impl Input {
@@ -75,6 +89,7 @@ impl Input {
         match self {
             Self::Stdin => "<stdin>".to_owned(),
             Self::File(path) => path.display().to_string(),
+            Self::Memory { name, .. } => name.clone(),
         }
     }
 }
@@ -94,6 +109,8 @@ pub struct Options {
     /// Show a progress bar on stderr when the inputs are large (set it only when stderr is a
     /// terminal).
     pub progress: bool,
+    /// Print every normalised event, not only the alerts.
+    pub events: bool,
 }
 
 impl Default for Options {
@@ -104,16 +121,19 @@ impl Default for Options {
             classic_zone: ClassicZone::System,
             classic_reference: None,
             progress: false,
+            events: false,
         }
     }
 }
 
-/// Replays `inputs` in order, writing one JSON line per sshd record to `out` and passing each
-/// input's first [`MAX_REPORTED`] errors to `report` as they are found. Fails only when writing
-/// to `out` fails (a closed pipe is not a failure: the replay stops and says so).
+/// Replays `inputs` in order through `engine`, writing one JSON line per alert (and, with
+/// [`Options::events`], per event before its alerts) to `out`, and passing each input's first
+/// [`MAX_REPORTED`] errors to `report` as they are found. Fails only when writing to `out`
+/// fails (a closed pipe is not a failure: the replay stops and says so).
 pub fn replay(
     inputs: &[Input],
     options: &Options,
+    engine: &mut Engine,
     out: &mut dyn Write,
     report: &mut dyn FnMut(&ReplayError),
 ) -> Result<Summary, OutputError> {
@@ -122,6 +142,7 @@ pub fn replay(
         .filter_map(|i| match i {
             Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
             Input::Stdin => None,
+            Input::Memory { bytes, .. } => Some(bytes.len() as u64),
         })
         .sum();
     let progress = Progress::new(options.progress, total);
@@ -144,6 +165,8 @@ pub fn replay(
             report: &mut *report,
             progress: &progress,
             options,
+            engine: &mut *engine,
+            alerts: Vec::new(),
         };
         let result = ctx.input(input);
         summary.files.push(account);
@@ -156,6 +179,11 @@ pub fn replay(
         stopped = output.flush();
     }
     progress.finish();
+    summary.rules = engine
+        .alert_counts()
+        .filter(|(_, n)| *n > 0)
+        .map(|(rule, n)| (rule.id.clone(), rule.name.clone(), n))
+        .collect();
     match stopped {
         Ok(()) => Ok(summary),
         Err(Stop::Closed) => {
@@ -203,18 +231,6 @@ impl Output<'_> {
         Ok(())
     }
 
-    /// Writes records made elsewhere, after those buffered.
-    fn write(&mut self, records: &[u8]) -> Result<(), Stop> {
-        if self.buf.len() + records.len() <= OUTPUT_BUFFER {
-            self.buf.extend_from_slice(records);
-            return Ok(());
-        }
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        self.out.write_all(records)?;
-        Ok(())
-    }
-
     /// Writes out and flushes everything buffered.
     fn flush(&mut self) -> Result<(), Stop> {
         self.out.write_all(&self.buf)?;
@@ -233,6 +249,9 @@ struct Ctx<'a, 'w> {
     report: &'a mut dyn FnMut(&ReplayError),
     progress: &'a Progress,
     options: &'a Options,
+    engine: &'a mut Engine,
+    /// Scratch for the alerts of one event.
+    alerts: Vec<Alert>,
 }
 
 impl Ctx<'_, '_> {
@@ -259,6 +278,9 @@ impl Ctx<'_, '_> {
             Format::Journal => journal_file::replay(opened.reader, opened.file_len, self),
             Format::JournalExport => dump::export(opened.reader, self),
             Format::JournalJson => dump::json(opened.reader, self),
+            Format::Ecs => dump::ecs(opened.reader, false, self),
+            Format::Winlogbeat => dump::ecs(opened.reader, true, self),
+            Format::Evtx => evtx::replay(input, opened.reader, self),
         }
     }
 
@@ -321,11 +343,18 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// Prints one record: the bytes of `Record::Auth(record)` (an untagged enum serialises as
-    /// its content), without boxing it.
-    fn record(&mut self, record: &AuthRecord) -> Result<(), Stop> {
-        record_line(record, &mut self.output.buf).map_err(io::Error::from)?;
+    /// One event: printed with `--events` (the bytes of `Record::Auth(record)`: an untagged
+    /// enum serialises as its content), then run through the rules, its alerts printed.
+    fn record<E: Event>(&mut self, record: &E) -> Result<(), Stop> {
         self.account.records += 1;
+        if self.options.events {
+            record_line(record, &mut self.output.buf).map_err(io::Error::from)?;
+        }
+        self.engine.evaluate(record, &mut self.alerts);
+        for alert in self.alerts.drain(..) {
+            self.account.alerts += 1;
+            record_line(&alert, &mut self.output.buf).map_err(io::Error::from)?;
+        }
         self.output.written()
     }
 }

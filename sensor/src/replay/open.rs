@@ -37,6 +37,11 @@ pub fn open(
 ) -> Result<Opened, ErrorKind> {
     let (raw, file_len, mtime): (Box<dyn Read>, _, _) = match input {
         Input::Stdin => (Box::new(io::stdin()), None, None),
+        Input::Memory { bytes, .. } => (
+            Box::new(io::Cursor::new(bytes.clone())),
+            Some(bytes.len() as u64),
+            None,
+        ),
         Input::File(path) => {
             let file = File::open(path).map_err(ErrorKind::Open)?;
             let meta = file.metadata().map_err(ErrorKind::Open)?;

@@ -1,4 +1,4 @@
-//! A stretch of whole auth.log lines turned into JSON lines and problems, apart from any
+//! A stretch of whole auth.log lines turned into records and problems, apart from any
 //! [`Ctx`](super::Ctx), so that each thread can take a stretch.
 //!
 //! Only classic timestamps (`Nov 23 10:00:00`) need what came before (the year inference). A
@@ -11,20 +11,20 @@ use super::{error::ErrorKind, lines::MAX_LINE, summary::MAX_KEPT};
 use crate::{
     normalize,
     parse::{self, LineError, YearInference},
+    record::AuthRecord,
 };
 
 /// What one stretch gave.
 #[derive(Debug, Default)]
 pub struct Scanned {
-    /// The records, one JSON line each.
-    pub out: Vec<u8>,
+    /// The records, in line order.
+    pub records: Vec<AuthRecord>,
     /// The first [`MAX_KEPT`] problems: the line's index in the stretch (0-based), its offset
     /// in the stretch, what.
     pub problems: Vec<(u64, usize, ErrorKind)>,
     /// Problems past those.
     pub more_problems: u64,
     pub lines: u64,
-    pub records: u64,
     /// Where a scan without the year inference stopped: the byte of the stretch its first
     /// possibly classic line starts at.
     pub stopped_at: Option<usize>,
@@ -32,11 +32,10 @@ pub struct Scanned {
 
 impl Scanned {
     pub fn clear(&mut self) {
-        self.out.clear();
+        self.records.clear();
         self.problems.clear();
         self.more_problems = 0;
         self.lines = 0;
-        self.records = 0;
         self.stopped_at = None;
     }
 
@@ -85,9 +84,8 @@ pub fn advance(text: &[u8], years: &mut YearInference) {
 }
 
 /// Scans `text` (whole lines; the last may lack its `\n`), appending to `into`; stops at the
-/// first line that may need the year inference when it is [`Years::Unknown`]. Fails only if a
-/// record cannot be serialised.
-pub fn scan(text: &[u8], years: &mut Years<'_>, into: &mut Scanned) -> serde_json::Result<()> {
+/// first line that may need the year inference when it is [`Years::Unknown`].
+pub fn scan(text: &[u8], years: &mut Years<'_>, into: &mut Scanned) {
     let has_nul = memchr::memchr(0, text).is_some();
     let mut start = 0;
     while start < text.len() {
@@ -100,18 +98,17 @@ pub fn scan(text: &[u8], years: &mut Years<'_>, into: &mut Scanned) -> serde_jso
             Years::Unknown(stand_in) if line.first().is_some_and(u8::is_ascii_digit) => stand_in,
             Years::Unknown(_) => {
                 into.stopped_at = Some(start);
-                return Ok(());
+                return;
             }
         };
         into.lines += 1;
         if len > MAX_LINE {
             into.problem(start, ErrorKind::LineTooLong { max: MAX_LINE });
-        } else if let Some(kind) = one_line(line, has_nul, years, into)? {
+        } else if let Some(kind) = one_line(line, has_nul, years, into) {
             into.problem(start, kind);
         }
         start += len + 1;
     }
-    Ok(())
 }
 
 /// The line without the run of NULs a crash leaves before it (and the problem saying so), or
@@ -138,15 +135,15 @@ fn one_line(
     has_nul: bool,
     years: &mut YearInference,
     into: &mut Scanned,
-) -> serde_json::Result<Option<ErrorKind>> {
+) -> Option<ErrorKind> {
     let (text, mut problem) = match unhole(text, has_nul) {
         Ok(unholed) => unholed,
-        Err(nul) => return Ok(Some(nul)),
+        Err(nul) => return Some(nul),
     };
     let line = match parse::parse_line(text, years) {
         Ok(line) => line,
-        Err(LineError::Empty) => return Ok(problem),
-        Err(e) => return Ok(Some(ErrorKind::Syslog(e))),
+        Err(LineError::Empty) => return problem,
+        Err(e) => return Some(ErrorKind::Syslog(e)),
     };
     if matches!(line.message, Cow::Owned(_)) && problem.is_none() {
         let column = std::str::from_utf8(text)
@@ -155,8 +152,7 @@ fn one_line(
         problem = Some(ErrorKind::NotUtf8 { column });
     }
     if let Some(record) = normalize::syslog_auth(&line, "auth-log", None) {
-        super::record_line(&record, &mut into.out)?;
-        into.records += 1;
+        into.records.push(record);
     }
-    Ok(problem)
+    problem
 }

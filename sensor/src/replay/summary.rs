@@ -28,6 +28,7 @@ pub struct FileSummary {
     /// Lines (auth.log, JSON) or entries (journal, export) read.
     pub read: u64,
     pub records: u64,
+    pub alerts: u64,
     pub errors: u64,
     /// The first [`MAX_KEPT`] errors.
     pub kept: Vec<ReplayError>,
@@ -46,11 +47,17 @@ pub struct Summary {
     pub files: Vec<FileSummary>,
     /// The reader of the output went away (a closed pipe): the replay stopped there.
     pub output_closed: bool,
+    /// Alerts per rule that raised any: id, name, count.
+    pub rules: Vec<(String, String, u64)>,
 }
 
 impl Summary {
     pub fn records(&self) -> u64 {
         self.files.iter().map(|f| f.records).sum()
+    }
+
+    pub fn alerts(&self) -> u64 {
+        self.files.iter().map(|f| f.alerts).sum()
     }
 
     pub fn errors(&self) -> u64 {
@@ -70,8 +77,8 @@ impl Summary {
 }
 
 impl fmt::Display for Summary {
-    /// `replayed 2 inputs: 34 lines and 34 entries read, 38 records printed, 0 errors`, then
-    /// one line per input.
+    /// `replayed 2 inputs: 34 lines and 34 entries read, 38 records, 2 alerts, 0 errors`, then
+    /// one line per input and one per rule that alerted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = |unit| -> u64 {
             self.files
@@ -82,11 +89,12 @@ impl fmt::Display for Summary {
         };
         writeln!(
             f,
-            "replayed {}: {} and {} read, {} printed, {}{}",
+            "replayed {}: {} and {} read, {}, {}, {}{}",
             counted(self.files.len() as u64, "input", "inputs"),
             counted(count("lines"), "line", "lines"),
             counted(count("entries"), "entry", "entries"),
             counted(self.records(), "record", "records"),
+            counted(self.alerts(), "alert", "alerts"),
             counted(self.errors(), "error", "errors"),
             if self.output_closed {
                 " (stopped: the output was closed)"
@@ -112,6 +120,7 @@ impl fmt::Display for Summary {
                 }
             }
             write!(f, ", {}", counted(file.records, "record", "records"))?;
+            write!(f, ", {}", counted(file.alerts, "alert", "alerts"))?;
             if file.errors > 0 {
                 write!(f, ", {}", counted(file.errors, "error", "errors"))?;
             }
@@ -119,6 +128,13 @@ impl fmt::Display for Summary {
                 write!(f, " (the first {MAX_REPORTED} shown)")?;
             }
             writeln!(f)?;
+        }
+        for (id, name, n) in &self.rules {
+            writeln!(
+                f,
+                "  rule {name:?} ({id}): {}",
+                counted(*n, "alert", "alerts")
+            )?;
         }
         Ok(())
     }

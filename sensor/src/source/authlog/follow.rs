@@ -90,6 +90,8 @@ pub struct FollowOptions {
     pub poll: Duration,
     /// Lines longer than this (without the newline) are skipped and reported.
     pub max_line: usize,
+    /// Told once the file is open and positioned: lines appended after that are read.
+    pub ready: Option<std::sync::mpsc::SyncSender<()>>,
 }
 
 impl FollowOptions {
@@ -102,6 +104,7 @@ impl FollowOptions {
             checkpoint,
             poll: Self::DEFAULT_POLL,
             max_line: Self::DEFAULT_MAX_LINE,
+            ready: None,
         }
     }
 }
@@ -136,6 +139,9 @@ pub fn follow(
             source,
         }
     })?;
+    if let Some(ready) = &options.ready {
+        let _ = ready.try_send(());
+    }
     let mut follower = Follower {
         options,
         tx,

@@ -140,6 +140,46 @@ pub enum Provenance {
     /// Claims to be from sshd process `pid`, but the record cannot prove it: the kernel's view
     /// of that pid has to settle it.
     Unverified { pid: u32, reason: Unverified },
+    /// Was unverified, and the kernel tracer saw `pid` as an sshd-family process when the
+    /// record was written (`sensor run` only).
+    Verified { pid: u32 },
+}
+
+impl Provenance {
+    /// `trusted`, `forged` or `unverified`, as serialised in `sensor.provenance.verdict`.
+    pub const fn verdict(&self) -> &'static str {
+        match self {
+            Self::Trusted { .. } => "trusted",
+            Self::Forged(_) => "forged",
+            Self::Unverified { .. } => "unverified",
+            Self::Verified { .. } => "verified",
+        }
+    }
+
+    /// `sensor.provenance.reason`: why a record is forged or unverified.
+    pub const fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Trusted { .. } => None,
+            Self::Verified { .. } => Some("kernel"),
+            Self::Forged(Forgery::NoPid) => Some("no_pid"),
+            Self::Forged(Forgery::NotRoot { .. }) => Some("not_root"),
+            Self::Forged(Forgery::NotSshdExe { .. }) => Some("not_sshd_exe"),
+            Self::Forged(Forgery::NotSshdComm { .. }) => Some("not_sshd_comm"),
+            Self::Forged(Forgery::NotSshdPid { .. }) => Some("not_sshd_pid"),
+            Self::Unverified {
+                reason: Unverified::NoExe,
+                ..
+            } => Some("no_exe"),
+            Self::Unverified {
+                reason: Unverified::PlainText,
+                ..
+            } => Some("plain_text"),
+        }
+    }
+
+    pub const fn is_forged(&self) -> bool {
+        matches!(self, Self::Forged(_))
+    }
 }
 
 /// Why a record's claim to be sshd's could not be checked from the record alone.
@@ -166,6 +206,9 @@ pub enum Forgery {
     NotSshdExe { exe: String },
     /// No `_EXE`, and `_COMM` is not sshd-family.
     NotSshdComm { comm: String },
+    /// The kernel tracer knows the pid the record names, and it is not an sshd-family
+    /// process (`sensor run` only).
+    NotSshdPid { comm: String },
 }
 
 impl std::fmt::Display for Forgery {
@@ -176,6 +219,7 @@ impl std::fmt::Display for Forgery {
             Self::NotRoot { uid: None } => write!(f, "no _UID field"),
             Self::NotSshdExe { exe } => write!(f, "_EXE {exe} is not an sshd executable"),
             Self::NotSshdComm { comm } => write!(f, "no _EXE, and _COMM {comm} is not sshd's"),
+            Self::NotSshdPid { comm } => write!(f, "the pid is {comm}'s, not an sshd process's"),
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct LiveOptions {
     pub checkpoint: PathBuf,
     /// How long one wait for new entries may block before the stop flag is checked again.
     pub poll: Duration,
+    /// Told once the journal is open and positioned: entries written after that are read.
+    pub ready: Option<std::sync::mpsc::SyncSender<()>>,
 }
 
 /// Follows the journal until `stop` is set or the receiver goes away. Blocking: run it on its
@@ -63,7 +65,11 @@ pub fn follow(
         .map_err(LiveError::Open)?;
     add_sshd_matches(&mut journal)?;
     let checkpoint = Checkpoint::load(&options.checkpoint);
-    if let Some(gap) = position(&mut journal, checkpoint.as_ref())? {
+    let gap = position(&mut journal, checkpoint.as_ref())?;
+    if let Some(ready) = &options.ready {
+        let _ = ready.try_send(());
+    }
+    if let Some(gap) = gap {
         warn!(cursor = %gap.0, "the saved journal cursor is gone (vacuumed or rotated); resuming by time");
         let msg = JournalMessage::Gap {
             cursor: gap.0,

@@ -69,6 +69,18 @@ impl Args {
     }
 }
 
+pub use self::{events::Mix, logs::Stamps};
+
+/// Writes one generated auth.log of at least `bytes` bytes (for the other benches).
+pub fn write_auth_log(path: &Path, mix: Mix, stamps: Stamps, bytes: u64) -> anyhow::Result<Counts> {
+    let file = fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let counts = logs::auth_log(mix, stamps, bytes, SEED, &mut out)
+        .with_context(|| format!("writing {}", path.display()))?;
+    std::io::Write::flush(&mut out).with_context(|| format!("writing {}", path.display()))?;
+    Ok(counts)
+}
+
 /// The fixed seed of every generated input.
 pub(super) const SEED: u64 = 0x5eed_0fa1_110a;
 
