@@ -17,6 +17,7 @@ pub mod parse;
 pub mod privileges;
 pub mod procfs;
 pub mod record;
+pub mod redact;
 pub mod replay;
 pub mod run;
 pub mod sink;

@@ -11,6 +11,11 @@ use sensor::{
     run::RunOptions,
 };
 
+/// mimalloc: replay's parser threads allocate the records the main thread frees, a pattern on
+/// which glibc's malloc spent a third of the time (BENCHMARKS.md, "Replay").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log);

@@ -6,18 +6,24 @@
 //! - [`journald`]: a running systemd-journald, started by hand where none runs;
 //! - [`sensor`]: `sensor run` as a child, its records parsed as they come;
 //! - [`record`]: reading those records in assertions;
-//! - [`procfs`]: process identity as the sensor writes it, and other sshd processes on the host.
+//! - [`procfs`]: process identity as the sensor writes it, and other sshd processes on the host;
+//! - [`service`]: `sensor run` as a service: its own config file, signals, restarts, log-only;
+//! - [`openssh`]: an sshd that also takes publickey logins, on several addresses;
+//! - [`alert`]: reading alerts and the sessions they were joined to.
 //!
 //! Every wait has a deadline and is woken by the thing it waits for (a line, a record, a child's
 //! exit); none is a fixed sleep. Every root test starts with [`preflight`], which fails loudly
 //! rather than skipping, and holds a lock that keeps concurrent runs' root tests apart.
+pub mod alert;
 pub mod cmd;
 pub mod feed;
 pub mod journald;
 pub mod netns;
+pub mod openssh;
 pub mod procfs;
 pub mod record;
 pub mod sensor;
+pub mod service;
 pub mod sshd;
 pub mod tempdir;
 pub mod user;

@@ -9,6 +9,7 @@ mod daemon;
 mod exec_storm;
 mod facts;
 mod kernel_cost;
+mod latency;
 mod replay;
 mod report;
 mod rules;
@@ -37,6 +38,9 @@ pub enum Bench {
     /// The rule engine alone: normalised login records per second on one core, with the
     /// shipped rules and with the Linux detection document's rule. Takes about a minute.
     Rules(rules::Args),
+    /// From a password login's journal entry to its alert on `sensor run`'s stdout: p50, p90,
+    /// p99 and max over N logins to a real sshd in a namespace. Needs root; about a minute.
+    Latency(latency::Args),
 }
 
 pub fn bench(args: &Args) -> anyhow::Result<()> {
@@ -44,6 +48,7 @@ pub fn bench(args: &Args) -> anyhow::Result<()> {
         Bench::ExecStorm(args) => exec_storm::exec_storm(args),
         Bench::Replay(args) => replay::replay(args),
         Bench::Rules(args) => rules::rules(args),
+        Bench::Latency(args) => latency::latency(args),
     }
 }
 

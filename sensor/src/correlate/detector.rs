@@ -53,11 +53,12 @@ pub enum Control {
 }
 
 /// A session that raised a lateral-movement alert.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Flag {
     alert_id: String,
     user: Option<String>,
     source: Option<crate::record::Endpoint>,
+    method: Option<String>,
     commands: Vec<String>,
     total: u64,
 }
@@ -174,14 +175,15 @@ impl Detector {
                 }
             }
         }
-        let (user, source) = (
-            record.user.as_ref().map(|u| u.name.clone()),
-            record.source.clone(),
-        );
+        let login = Login {
+            user: record.user.as_ref().map(|u| u.name.clone()),
+            source: record.source.clone(),
+            method: record.ssh.as_ref().map(|s| s.method.clone()),
+        };
         out.push(Record::Auth(record));
         out.extend(alerts.into_iter().map(|a| Record::Alert(Box::new(a))));
         if let Some((key, alert_id)) = flag_now {
-            self.flag(key, alert_id, user, source, out);
+            self.flag(key, alert_id, login, out);
         }
     }
 
@@ -244,22 +246,16 @@ impl Detector {
 
     /// Marks a session after its first lateral-movement alert, and runs the rules on what it
     /// already ran (a quick `ssh` onwards may have started before the login record arrived).
-    fn flag(
-        &mut self,
-        key: ProcKey,
-        alert_id: String,
-        user: Option<String>,
-        source: Option<crate::record::Endpoint>,
-        out: &mut Vec<Record>,
-    ) {
+    fn flag(&mut self, key: ProcKey, alert_id: String, login: Login, out: &mut Vec<Record>) {
         let id = key.to_string();
         if self.flagged.contains_key(&id) {
             return;
         }
         let mut flag = Flag {
             alert_id,
-            user,
-            source,
+            user: login.user,
+            source: login.source,
+            method: login.method,
             commands: Vec::new(),
             total: 0,
         };
@@ -276,6 +272,12 @@ impl Detector {
             .iter()
             .filter_map(|p| correlator.record(Change::Exec(p.key), p.start_ns))
             .collect();
+        // The session may be over already (a short `ssh host cmd`): its summary follows now.
+        let ended = correlator
+            .table
+            .get(&key)
+            .and_then(|p| p.exited_ns)
+            .and_then(|at| correlator.record(Change::Exit(key), at));
         for record in records {
             if let Record::Process(mut p) = record {
                 p.process.args = redacted(std::mem::take(&mut p.process.args));
@@ -287,10 +289,47 @@ impl Detector {
                     },
                 });
                 self.engine.evaluate(p.as_ref(), &mut self.alerts);
-                out.extend(self.alerts.drain(..).map(|a| Record::Alert(Box::new(a))));
+                self.session_alerts(key, &flag, out);
             }
         }
-        self.flagged.insert(id, flag);
+        match ended {
+            Some(Record::Process(leader)) => {
+                out.push(Record::Summary(Box::new(summary(&leader, flag))));
+            }
+            _ => {
+                self.flagged.insert(id, flag);
+            }
+        }
+    }
+
+    /// Passes on the alerts raised on a process of the flagged session `key`, with the session
+    /// and the login that flagged it (user, source, method) in them.
+    fn session_alerts(&mut self, key: ProcKey, flag: &Flag, out: &mut Vec<Record>) {
+        let mut alerts = std::mem::take(&mut self.alerts);
+        for mut alert in alerts.drain(..) {
+            alert.sensor.alert.process_context = Some("joined");
+            alert.sensor.session = self.session_context(key);
+            let context = &mut alert.context;
+            if let Some(name) = &flag.user {
+                let user = context
+                    .entry("user")
+                    .or_insert_with(|| serde_json::json!({}));
+                if let Some(user) = user.as_object_mut() {
+                    user.insert("name".into(), name.clone().into());
+                }
+            }
+            if let Some(source) = &flag.source
+                && let Ok(value) = serde_json::to_value(source)
+            {
+                context.insert("source".into(), value);
+            }
+            if let Some(method) = &flag.method {
+                context.insert("ssh".into(), serde_json::json!({ "method": method }));
+            }
+            context.sort_keys();
+            out.push(Record::Alert(Box::new(alert)));
+        }
+        self.alerts = alerts;
     }
 
     /// One kernel message.
@@ -311,6 +350,7 @@ impl Detector {
             .entry_leader
             .as_ref()
             .and_then(|l| l.entity_id.clone());
+        let mut session = None;
         if let Some(flag) = leader.as_ref().and_then(|l| self.flagged.get_mut(l)) {
             if p.event.action == "exec" {
                 note(flag, &p);
@@ -321,14 +361,25 @@ impl Detector {
                     alert_id: flag.alert_id.clone(),
                 },
             });
+            session = leader.as_deref().and_then(parse_key);
         }
         self.engine.evaluate(p.as_ref(), &mut self.alerts);
         let ended = (p.event.action == "end")
             .then(|| self.flagged.remove(&p.process.entity_id))
             .flatten();
-        let summary = ended.map(|flag| summary(&p, flag));
+        let summary = ended.as_ref().map(|flag| summary(&p, flag.clone()));
         out.push(Record::Process(p));
-        out.extend(self.alerts.drain(..).map(|a| Record::Alert(Box::new(a))));
+        let flag = session.and_then(|key| {
+            let id = key.to_string();
+            self.flagged.remove(&id).map(|f| (key, id, f))
+        });
+        match flag {
+            Some((key, id, flag)) => {
+                self.session_alerts(key, &flag, out);
+                self.flagged.insert(id, flag);
+            }
+            None => out.extend(self.alerts.drain(..).map(|a| Record::Alert(Box::new(a)))),
+        }
         out.extend(summary.map(|s| Record::Summary(Box::new(s))));
     }
 }
@@ -348,6 +399,22 @@ fn claimed_pid(record: &AuthRecord) -> Option<u32> {
         | Provenance::Verified { pid } => Some(pid),
         Provenance::Forged(_) => None,
     }
+}
+
+/// What the login that flagged a session said.
+struct Login {
+    user: Option<String>,
+    source: Option<crate::record::Endpoint>,
+    method: Option<String>,
+}
+
+/// `TGID-STARTTICKS` back to its key.
+fn parse_key(id: &str) -> Option<ProcKey> {
+    let (tgid, start) = id.split_once('-')?;
+    Some(ProcKey {
+        tgid: tgid.parse().ok()?,
+        start_ticks: start.parse().ok()?,
+    })
 }
 
 /// Counts a command of a flagged session.
@@ -398,8 +465,8 @@ fn summary(p: &ProcessRecord, flag: Flag) -> SessionSummary {
 }
 
 /// argv with passwords and hashes taken out.
-fn redacted(args: Vec<String>) -> Vec<String> {
-    // REDACT-PENDING: crate::redact::redact_args lands with its module.
+fn redacted(mut args: Vec<String>) -> Vec<String> {
+    crate::redact::redact_args(&mut args);
     args
 }
 
@@ -527,6 +594,15 @@ mod tests {
             exec(300, 200, 30, "bash", &["bash", "-c", "ssh 10.0.0.9"], 0),
             fork(300, 30, "bash", 400, 40),
             exec(400, 300, 40, "ssh", &["ssh", "10.0.0.9"], 0),
+            fork(300, 30, "bash", 450, 45),
+            exec(
+                450,
+                300,
+                45,
+                "sshpass",
+                &["sshpass", "-p", "hunter2", "ssh", "10.0.0.8"],
+                0,
+            ),
         ] {
             d.kernel(&msg, &mut out);
         }
@@ -553,9 +629,24 @@ mod tests {
         let session = lateral.sensor.session.as_ref().expect("session context");
         assert_eq!(session.id, "200-20");
         let names: Vec<&str> = session.commands.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["bash", "ssh"]);
+        assert_eq!(names, ["bash", "ssh", "sshpass"]);
+        let sshpass = &session.commands[2].args;
+        assert!(
+            !sshpass.iter().any(|a| a.contains("hunter2")),
+            "redacted: {sshpass:?}"
+        );
         // The ssh that ran before the login record arrived is caught when the session is flagged.
-        assert_eq!(got.iter().filter(|a| a.rule.id == CHAIN).count(), 1);
+        let chain: Vec<&&Alert> = got.iter().filter(|a| a.rule.id == CHAIN).collect();
+        assert_eq!(chain.len(), 1);
+        assert_eq!(
+            chain[0].sensor.session.as_ref().map(|s| s.id.as_str()),
+            Some("200-20")
+        );
+        assert_eq!(
+            chain[0].context["user"]["name"], "alice",
+            "the login's user"
+        );
+        assert_eq!(chain[0].context["source"]["ip"], "10.0.0.2");
         let alert_id = lateral.sensor.alert.id.clone();
         out.clear();
 
@@ -577,11 +668,10 @@ mod tests {
                 _ => None,
             })
             .expect("a summary when the connection ends");
-        assert_eq!(summary.sensor.session.commands_total, 3);
-        assert_eq!(
-            summary.sensor.session.commands,
-            ["bash -c ssh 10.0.0.9", "ssh 10.0.0.9", "id"]
-        );
+        assert_eq!(summary.sensor.session.commands_total, 4);
+        assert_eq!(summary.sensor.session.commands[0], "bash -c ssh 10.0.0.9");
+        assert_eq!(summary.sensor.session.commands[3], "id");
+        assert!(!summary.sensor.session.commands[2].contains("hunter2"));
         assert_eq!(
             summary.user.as_ref().map(|u| u.name.as_str()),
             Some("alice")

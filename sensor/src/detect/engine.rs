@@ -26,10 +26,30 @@ pub struct Engine {
     /// Per rule, the `event.category` values it can match at all ([`Categories`]).
     gates: Vec<Categories>,
     allowlist: Vec<Query>,
-    sequences: Vec<HashMap<Vec<String>, Progress>>,
+    sequences: Vec<SeqStates>,
     alerts: Vec<u64>,
     dropped_keys: u64,
     serialize_failed: u64,
+}
+
+/// The sequences under way for one rule, by key.
+#[derive(Debug, Default)]
+struct SeqStates {
+    map: HashMap<Vec<String>, Progress>,
+    /// Event time (µs) of the last sweep of expired keys.
+    swept: Option<i64>,
+}
+
+impl SeqStates {
+    /// Drops the sequences nothing has moved for `span`, at most once per `span / 8` of event
+    /// time: a sweep costs a pass over every key, so it must not run for every new key.
+    fn sweep(&mut self, t: i64, span: i64) {
+        if self.swept.is_some_and(|s| t.saturating_sub(s) < span / 8) {
+            return;
+        }
+        self.swept = Some(t);
+        self.map.retain(|_, p| t.saturating_sub(p.last) <= span);
+    }
 }
 
 /// How far one sequence has got.
@@ -52,7 +72,7 @@ impl Engine {
             gates: rules.iter().map(Categories::of_rule).collect(),
             rules,
             allowlist,
-            sequences: vec![HashMap::new(); n],
+            sequences: (0..n).map(|_| SeqStates::default()).collect(),
             alerts: vec![0; n],
             dropped_keys: 0,
             serialize_failed: 0,
@@ -123,7 +143,7 @@ impl Engine {
 /// Moves the sequence `event` belongs to; returns what was counted when it completes.
 fn advance<E: Event>(
     seq: &Sequence,
-    states: &mut HashMap<Vec<String>, Progress>,
+    seqs: &mut SeqStates,
     event: &E,
     dropped: &mut u64,
 ) -> Option<SequenceMatch> {
@@ -139,18 +159,20 @@ fn advance<E: Event>(
     let key = key(&seq.by, event)?;
     let t = micros(event.timestamp())?;
     let span = i64::try_from(seq.maxspan.as_micros()).unwrap_or(i64::MAX);
-    if !states.contains_key(&key) {
+    if !seqs.map.contains_key(&key) {
         if !matching(0) {
             return None;
         }
-        if states.len() >= MAX_SEQUENCE_KEYS {
-            states.retain(|_, p| t.saturating_sub(p.last) <= span);
-            if states.len() >= MAX_SEQUENCE_KEYS {
-                *dropped += 1;
-                return None;
-            }
+        // Keys expire as event time moves on; past the cap a new key is counted, not followed.
+        if seqs.map.len() >= MAX_SEQUENCE_KEYS / 2 {
+            seqs.sweep(t, span);
+        }
+        if seqs.map.len() >= MAX_SEQUENCE_KEYS {
+            *dropped += 1;
+            return None;
         }
     }
+    let states = &mut seqs.map;
     let fresh = || Progress {
         step: 0,
         times: VecDeque::new(),

@@ -151,7 +151,7 @@ impl Condition {
         c
     }
 
-    /// Runs once; checks that the sensor printed the records the input holds.
+    /// Runs once; checks that the sensor read the records the input holds (its summary).
     fn run(&self, sensor: &Path, work: &Path) -> anyhow::Result<Cost> {
         let ok: &[i32] = match self.tool {
             Tool::Rg => &[0, 1],
@@ -159,7 +159,7 @@ impl Condition {
         };
         let (cost, stderr) = measure::run(self.command(sensor), &work.join("stderr"), ok)?;
         let printed = stderr
-            .split(" records printed")
+            .split(" records, ")
             .next()
             .and_then(|s| s.rsplit(' ').next())
             .and_then(|n| n.parse::<u64>().ok());
