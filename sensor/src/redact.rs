@@ -36,9 +36,9 @@ pub const REDACTED: &str = "<redacted>";
 const MAX_DEPTH: usize = 8;
 
 /// How many times the rules run over argv at most. One redaction can expose another (a
-/// `key=value` that hid a target's `@` goes), so they run until nothing changes. Each change
-/// turns text that is not a placeholder (or several placeholders) into one, so this ends; two
-/// rounds are the rule.
+/// `key=value` that hid an Impacket target's `@` goes), so they run until nothing changes:
+/// usually one round redacts and the next finds nothing. Each change turns text that is not a
+/// placeholder into one, so rounds run out quickly; the bound keeps a pathological argv cheap.
 const MAX_ROUNDS: usize = 4;
 
 /// Redacts secrets in `args` (argv, args[0] first) in place; returns how many values were

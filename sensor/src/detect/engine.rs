@@ -93,51 +93,117 @@ impl Engine {
         self.dropped_keys
     }
 
-    /// Alerts lost because their evidence could not be serialised (never expected).
+    /// Alerts of sequence rules lost because their evidence could not be serialised (never
+    /// expected; every such loss, query rules' too, is also logged).
     pub fn serialize_failed(&self) -> u64 {
         self.serialize_failed
     }
 
-    /// Runs every rule on `event`, appending the alerts it raises to `out`.
+    /// Runs every rule on `event`, appending the alerts it raises to `out`: the query rules
+    /// first, then the sequence rules, each in load order.
     pub fn evaluate<E: Event>(&mut self, event: &E, out: &mut Vec<Alert>) {
+        let mut evidence = None;
+        let mut raised = Vec::new();
+        self.stateless(event, &mut evidence, &mut |i, alert| {
+            raised.push(i);
+            out.push(alert);
+        });
+        for i in raised {
+            self.count(i);
+        }
+        self.stateful(event, &mut evidence, out);
+    }
+
+    /// The query rules on `event` (no state: callable from several threads at once), each
+    /// alert passed to `alert` with its rule's index, for [`Engine::count`].
+    pub fn evaluate_queries<E: Event>(&self, event: &E, alert: &mut dyn FnMut(usize, Alert)) {
+        let mut evidence = None;
+        self.stateless(event, &mut evidence, alert);
+    }
+
+    /// The sequence rules on `event`, in the order events happen.
+    pub fn evaluate_sequences<E: Event>(&mut self, event: &E, out: &mut Vec<Alert>) {
+        let mut evidence = None;
+        self.stateful(event, &mut evidence, out);
+    }
+
+    /// Counts an alert of rule `index` raised through [`Engine::evaluate_queries`].
+    pub fn count(&mut self, index: usize) {
+        if let Some(n) = self.alerts.get_mut(index) {
+            *n += 1;
+        }
+    }
+
+    fn stateless<E: Event>(
+        &self,
+        event: &E,
+        evidence: &mut Option<Json>,
+        alert: &mut dyn FnMut(usize, Alert),
+    ) {
         let categories = Categories::of_event(event);
-        let mut evidence: Option<Json> = None;
-        for i in 0..self.rules.len() {
-            if !self.gates[i].admits(categories) {
-                continue;
-            }
-            let completed = match &self.rules[i].logic {
-                Logic::Query(query) => query.matches(event).then_some(None),
-                Logic::Sequence(seq) => {
-                    advance(seq, &mut self.sequences[i], event, &mut self.dropped_keys).map(Some)
-                }
-            };
-            let Some(sequence) = completed else {
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Logic::Query(query) = &rule.logic else {
                 continue;
             };
-            let rule = &self.rules[i];
-            if rule.exceptions.iter().any(|q| q.matches(event))
-                || self.allowlist.iter().any(|q| q.matches(event))
+            if !self.gates[i].admits(categories)
+                || !query.matches(event)
+                || self.excepted(rule, event)
             {
                 continue;
             }
-            // Serialised once per event, however many rules alert on it.
-            if evidence.is_none() {
-                match serde_json::to_value(event) {
-                    Ok(value) => evidence = Some(value),
-                    Err(e) => {
-                        self.serialize_failed += 1;
-                        tracing::error!(%e, rule = %rule.id, "serialising an alert's evidence failed");
-                        continue;
-                    }
-                }
-            }
-            if let Some(value) = &evidence {
-                self.alerts[i] += 1;
-                out.push(Alert::new(rule, value.clone(), sequence));
+            if let Some(value) = evidence_of(event, evidence) {
+                alert(i, Alert::new(rule, value.clone(), None));
             }
         }
     }
+
+    fn stateful<E: Event>(&mut self, event: &E, evidence: &mut Option<Json>, out: &mut Vec<Alert>) {
+        let categories = Categories::of_event(event);
+        for i in 0..self.rules.len() {
+            let Logic::Sequence(seq) = &self.rules[i].logic else {
+                continue;
+            };
+            if !self.gates[i].admits(categories) {
+                continue;
+            }
+            let Some(sequence) =
+                advance(seq, &mut self.sequences[i], event, &mut self.dropped_keys)
+            else {
+                continue;
+            };
+            let rule = &self.rules[i];
+            if self.excepted(rule, event) {
+                continue;
+            }
+            match evidence_of(event, evidence) {
+                Some(value) => {
+                    self.alerts[i] += 1;
+                    out.push(Alert::new(rule, value.clone(), Some(sequence)));
+                }
+                None => self.serialize_failed += 1,
+            }
+        }
+    }
+
+    /// An exception of the rule or the global allowlist matches.
+    fn excepted<E: Event>(&self, rule: &Rule, event: &E) -> bool {
+        rule.exceptions.iter().any(|q| q.matches(event))
+            || self.allowlist.iter().any(|q| q.matches(event))
+    }
+}
+
+/// The event as JSON, serialised once per event however many rules alert on it.
+fn evidence_of<'a, E: Event>(event: &E, evidence: &'a mut Option<Json>) -> Option<&'a Json> {
+    if evidence.is_none() {
+        match serde_json::to_value(event) {
+            Ok(value) => *evidence = Some(value),
+            Err(e) => {
+                tracing::error!(%e, "serialising an alert's evidence failed: alert lost");
+                return None;
+            }
+        }
+    }
+    evidence.as_ref()
 }
 
 /// Moves the sequence `event` belongs to; returns what was counted when it completes.

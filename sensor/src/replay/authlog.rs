@@ -99,6 +99,7 @@ fn window(
     // starts from the year inference as the parts before it will leave it, found by a pass that
     // only parses their lines. Otherwise the later parts go without, up to a line that needs it.
     let classic = head.first().is_some_and(|b| !b.is_ascii_digit());
+    let engine = &*ctx.engine;
     let theirs = std::thread::scope(|s| {
         let mut ahead = classic.then(|| years.clone());
         let mut before = *head;
@@ -112,12 +113,12 @@ fn window(
                 None => Years::unknown(),
             };
             handles.push(s.spawn(move || {
-                scan(part, &mut part_years, into);
+                scan(part, &mut part_years, engine, into);
                 part_years
             }));
             before = part;
         }
-        scan(head, &mut Years::Known(&mut *years), first);
+        scan(head, &mut Years::Known(&mut *years), engine, first);
         // A panic in a part is a panic of the replay, as it would be on one thread.
         let theirs: Vec<_> = handles
             .into_iter()
@@ -142,7 +143,7 @@ fn window(
             // The rest of the part needs the year inference as the lines before left it.
             let tail = part.get(at..).unwrap_or_default();
             rest.clear();
-            scan(tail, &mut Years::Known(&mut *years), &mut rest);
+            scan(tail, &mut Years::Known(&mut *years), ctx.engine, &mut rest);
             pass_on(&mut rest, (line + scanned.lines, offset + at as u64), ctx)?;
             line += rest.lines;
         }
@@ -185,8 +186,18 @@ fn pass_on(scanned: &mut Scanned, start: Start, ctx: &mut Ctx<'_, '_>) -> Result
         ctx.error(place, kind);
     }
     ctx.account.errors += scanned.more_problems;
-    for record in scanned.records.drain(..) {
-        ctx.record(&record)?;
+    let mut marks = scanned.marks.iter().peekable();
+    let mut from = 0;
+    for (i, record) in scanned.records.drain(..).enumerate() {
+        let mut to = from;
+        let mut rules = Vec::new();
+        while let Some(&&(_, end, rule)) = marks.peek().filter(|m| m.0 == i) {
+            to = end;
+            rules.push(rule);
+            marks.next();
+        }
+        ctx.scanned_record(&record, &scanned.alerts[from..to], &rules)?;
+        from = to;
     }
     Ok(())
 }

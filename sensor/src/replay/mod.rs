@@ -343,6 +343,31 @@ impl Ctx<'_, '_> {
         }
     }
 
+    /// A record whose query-rule alerts a parser thread already made (`alerts`, JSON lines, of
+    /// the rules `rules`): printed with `--events`, those alerts, then its sequence rules'.
+    fn scanned_record<E: Event>(
+        &mut self,
+        record: &E,
+        alerts: &[u8],
+        rules: &[usize],
+    ) -> Result<(), Stop> {
+        self.account.records += 1;
+        if self.options.events {
+            record_line(record, &mut self.output.buf).map_err(io::Error::from)?;
+        }
+        self.output.buf.extend_from_slice(alerts);
+        for &rule in rules {
+            self.engine.count(rule);
+            self.account.alerts += 1;
+        }
+        self.engine.evaluate_sequences(record, &mut self.alerts);
+        for alert in self.alerts.drain(..) {
+            self.account.alerts += 1;
+            record_line(&alert, &mut self.output.buf).map_err(io::Error::from)?;
+        }
+        self.output.written()
+    }
+
     /// One event: printed with `--events` (the bytes of `Record::Auth(record)`: an untagged
     /// enum serialises as its content), then run through the rules, its alerts printed.
     fn record<E: Event>(&mut self, record: &E) -> Result<(), Stop> {

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use super::{error::ErrorKind, lines::MAX_LINE, summary::MAX_KEPT};
 use crate::{
+    detect::Engine,
     normalize,
     parse::{self, LineError, YearInference},
     record::AuthRecord,
@@ -19,6 +20,10 @@ use crate::{
 pub struct Scanned {
     /// The records, in line order.
     pub records: Vec<AuthRecord>,
+    /// The query rules' alerts on them, as JSON lines, and for each: its record's index, the
+    /// end of its line in `alerts`, and its rule's index (sequence rules run later, in order).
+    pub alerts: Vec<u8>,
+    pub marks: Vec<(usize, usize, usize)>,
     /// The first [`MAX_KEPT`] problems: the line's index in the stretch (0-based), its offset
     /// in the stretch, what.
     pub problems: Vec<(u64, usize, ErrorKind)>,
@@ -33,6 +38,8 @@ pub struct Scanned {
 impl Scanned {
     pub fn clear(&mut self) {
         self.records.clear();
+        self.alerts.clear();
+        self.marks.clear();
         self.problems.clear();
         self.more_problems = 0;
         self.lines = 0;
@@ -83,9 +90,10 @@ pub fn advance(text: &[u8], years: &mut YearInference) {
     }
 }
 
-/// Scans `text` (whole lines; the last may lack its `\n`), appending to `into`; stops at the
-/// first line that may need the year inference when it is [`Years::Unknown`].
-pub fn scan(text: &[u8], years: &mut Years<'_>, into: &mut Scanned) {
+/// Scans `text` (whole lines; the last may lack its `\n`), appending to `into` its records and
+/// the alerts of `engine`'s query rules on them; stops at the first line that may need the
+/// year inference when it is [`Years::Unknown`].
+pub fn scan(text: &[u8], years: &mut Years<'_>, engine: &Engine, into: &mut Scanned) {
     let has_nul = memchr::memchr(0, text).is_some();
     let mut start = 0;
     while start < text.len() {
@@ -104,7 +112,7 @@ pub fn scan(text: &[u8], years: &mut Years<'_>, into: &mut Scanned) {
         into.lines += 1;
         if len > MAX_LINE {
             into.problem(start, ErrorKind::LineTooLong { max: MAX_LINE });
-        } else if let Some(kind) = one_line(line, has_nul, years, into) {
+        } else if let Some(kind) = one_line(line, has_nul, years, engine, into) {
             into.problem(start, kind);
         }
         start += len + 1;
@@ -134,6 +142,7 @@ fn one_line(
     text: &[u8],
     has_nul: bool,
     years: &mut YearInference,
+    engine: &Engine,
     into: &mut Scanned,
 ) -> Option<ErrorKind> {
     let (text, mut problem) = match unhole(text, has_nul) {
@@ -152,6 +161,13 @@ fn one_line(
         problem = Some(ErrorKind::NotUtf8 { column });
     }
     if let Some(record) = normalize::syslog_auth(&line, "auth-log", None) {
+        let index = into.records.len();
+        let (alerts, marks) = (&mut into.alerts, &mut into.marks);
+        engine.evaluate_queries(&record, &mut |rule, alert| {
+            if super::record_line(&alert, alerts).is_ok() {
+                marks.push((index, alerts.len(), rule));
+            }
+        });
         into.records.push(record);
     }
     problem
