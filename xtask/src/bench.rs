@@ -6,6 +6,7 @@
 mod auditd;
 mod bpf_stats;
 mod daemon;
+mod evtx;
 mod exec_storm;
 mod facts;
 mod kernel_cost;
@@ -38,6 +39,10 @@ pub enum Bench {
     /// The rule engine alone: normalised login records per second on one core, with the
     /// shipped rules and with the Linux detection document's rule. Takes about a minute.
     Rules(rules::Args),
+    /// `sensor replay` on the four EVTX samples (shipped rules) against the `evtx` crate's own
+    /// `evtx_dump -o jsonl`: records/s one file per invocation and in a batch, and each start-up.
+    /// Installs evtx_dump the first time (about three minutes); then about a minute.
+    Evtx(evtx::Args),
     /// From a password login's journal entry to its alert on `sensor run`'s stdout: p50, p90,
     /// p99 and max over N logins to a real sshd in a namespace. Needs root; about a minute.
     Latency(latency::Args),
@@ -48,6 +53,7 @@ pub fn bench(args: &Args) -> anyhow::Result<()> {
         Bench::ExecStorm(args) => exec_storm::exec_storm(args),
         Bench::Replay(args) => replay::replay(args),
         Bench::Rules(args) => rules::rules(args),
+        Bench::Evtx(args) => evtx::evtx(args),
         Bench::Latency(args) => latency::latency(args),
     }
 }

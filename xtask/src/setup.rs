@@ -169,6 +169,44 @@ fn find_libllvm(dir: &Path, major: u32) -> anyhow::Result<PathBuf> {
     })
 }
 
+/// The `evtx` crate's `evtx_dump` at `version` (for `cargo xtask bench evtx`), installed with
+/// `cargo install evtx --version VERSION --locked` into `~/.local/share/sensor/evtx-VERSION`
+/// when it is not there yet (a few minutes). Returns the binary's path.
+pub fn evtx_dump(version: &str) -> anyhow::Result<PathBuf> {
+    let home = std::env::var_os("HOME").context("HOME is not set")?;
+    let root = PathBuf::from(home).join(format!(".local/share/sensor/evtx-{version}"));
+    let bin = root.join("bin/evtx_dump");
+    // `evtx_dump --version` prints `EVTX Parser 0.15.1`.
+    let runs = || {
+        cmd::output(Command::new(&bin).arg("--version"))
+            .is_ok_and(|v| v.split_whitespace().last() == Some(version))
+    };
+    if runs() {
+        return Ok(bin);
+    }
+    eprintln!(
+        "xtask: installing evtx_dump {version} into {}",
+        root.display()
+    );
+    cmd::status(
+        Command::new("cargo")
+            .args([
+                "install",
+                "evtx",
+                "--version",
+                version,
+                "--locked",
+                "--force",
+            ])
+            .arg("--root")
+            .arg(&root),
+    )?;
+    if !runs() {
+        bail!("{} was installed but does not run", bin.display());
+    }
+    Ok(bin)
+}
+
 /// Installs the missing Debian packages with apt-get, as root or through `sudo -n`. Fails,
 /// naming them, where it cannot.
 pub fn packages(wanted: &[&str]) -> anyhow::Result<()> {

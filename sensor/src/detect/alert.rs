@@ -290,17 +290,35 @@ fn sort_keys(value: &mut Value) {
 /// 64-bit FNV-1a of the rule id and the evidence's JSON, in hex: stable across runs and
 /// machines (serde_json writes object keys in a fixed order).
 fn alert_id(rule_id: &str, evidence: &Value) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    eat(rule_id.as_bytes());
-    eat(&[0]);
-    eat(evidence.to_string().as_bytes());
+    let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
+    hash.eat(rule_id.as_bytes());
+    hash.eat(&[0]);
+    // Streamed into the hash: no text of the evidence is built.
+    let _ = serde_json::to_writer(&mut hash, evidence);
     let mut text = String::with_capacity(16);
-    let _ = write!(text, "{hash:016x}");
+    let _ = write!(text, "{:016x}", hash.0);
     text
+}
+
+/// 64-bit FNV-1a as a writer.
+struct Fnv(u64);
+
+impl Fnv {
+    fn eat(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl std::io::Write for Fnv {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.eat(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
