@@ -13,6 +13,10 @@ use sensor::{
     record::AuthRecord,
 };
 
+/// The sensor binary's allocator, so that alerts cost here what they cost there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let rounds: usize = args

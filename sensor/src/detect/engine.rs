@@ -32,6 +32,17 @@ pub struct Engine {
     serialize_failed: u64,
 }
 
+/// One event as one sequence rule sees it: which steps it matches, its key, its time, and (if
+/// it could complete the sequence) its JSON for the alert.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    rule: usize,
+    mask: u64,
+    key: Vec<String>,
+    t: i64,
+    evidence: Option<Json>,
+}
+
 /// The sequences under way for one rule, by key.
 #[derive(Debug, Default)]
 struct SeqStates {
@@ -158,30 +169,71 @@ impl Engine {
     }
 
     fn stateful<E: Event>(&mut self, event: &E, evidence: &mut Option<Json>, out: &mut Vec<Alert>) {
+        let mut probes = Vec::new();
+        self.probe(event, evidence, &mut probes);
+        for probe in probes {
+            self.apply(probe, out);
+        }
+    }
+
+    /// What the sequence rules need of `event`, computed where the event is (no state: any
+    /// thread); [`Engine::apply`] moves the sequences with it, in event order.
+    pub fn probe<E: Event>(&self, event: &E, evidence: &mut Option<Json>, out: &mut Vec<Probe>) {
         let categories = Categories::of_event(event);
-        for i in 0..self.rules.len() {
-            let Logic::Sequence(seq) = &self.rules[i].logic else {
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Logic::Sequence(seq) = &rule.logic else {
                 continue;
             };
             if !self.gates[i].admits(categories) {
                 continue;
             }
-            let Some(sequence) =
-                advance(seq, &mut self.sequences[i], event, &mut self.dropped_keys)
-            else {
+            // Bit i: the event matches step i (a rule has at most `MAX_STEPS` steps).
+            let mask = seq.steps.iter().enumerate().fold(0u64, |m, (i, s)| {
+                m | (u64::from(s.query.matches(event)) << i)
+            });
+            // Most events match no step: nothing else is done for them.
+            if mask == 0 {
+                continue;
+            }
+            let (Some(key), Some(t)) = (key(&seq.by, event), micros(event.timestamp())) else {
                 continue;
             };
-            let rule = &self.rules[i];
-            if self.excepted(rule, event) {
-                continue;
-            }
-            match evidence_of(event, evidence) {
-                Some(value) => {
-                    self.alerts[i] += 1;
-                    out.push(Alert::new(rule, value.clone(), Some(sequence)));
-                }
-                None => self.serialize_failed += 1,
-            }
+            // Only an event of the last step can complete a sequence: only it may need quoting.
+            let last = 1 << (seq.steps.len() - 1);
+            let evidence = (mask & last != 0 && !self.excepted(rule, event))
+                .then(|| evidence_of(event, evidence).cloned())
+                .flatten();
+            out.push(Probe {
+                rule: i,
+                mask,
+                key,
+                t,
+                evidence,
+            });
+        }
+    }
+
+    /// Moves rule `probe.rule`'s sequence with one event's [`Probe`]; a completed sequence's
+    /// alert goes to `out`.
+    pub fn apply(&mut self, probe: Probe, out: &mut Vec<Alert>) {
+        let i = probe.rule;
+        let Some(Logic::Sequence(seq)) = self.rules.get(i).map(|r| &r.logic) else {
+            return;
+        };
+        let Some(sequence) = advance(
+            seq,
+            &mut self.sequences[i],
+            probe.mask,
+            probe.key,
+            probe.t,
+            &mut self.dropped_keys,
+        ) else {
+            return;
+        };
+        // A completing event that is excepted (or not serialisable) carries no evidence.
+        if let Some(evidence) = probe.evidence {
+            self.alerts[i] += 1;
+            out.push(Alert::new(&self.rules[i], evidence, Some(sequence)));
         }
     }
 
@@ -206,24 +258,17 @@ fn evidence_of<'a, E: Event>(event: &E, evidence: &'a mut Option<Json>) -> Optio
     evidence.as_ref()
 }
 
-/// Moves the sequence `event` belongs to; returns what was counted when it completes.
-fn advance<E: Event>(
+/// Moves the sequence of `key` with an event at `t` matching the steps of `mask`; returns what
+/// was counted when it completes.
+fn advance(
     seq: &Sequence,
     seqs: &mut SeqStates,
-    event: &E,
+    mask: u64,
+    key: Vec<String>,
+    t: i64,
     dropped: &mut u64,
 ) -> Option<SequenceMatch> {
-    // Bit i: the event matches step i (a rule has at most `MAX_STEPS` steps).
-    let mask = seq.steps.iter().enumerate().fold(0u64, |m, (i, s)| {
-        m | (u64::from(s.query.matches(event)) << i)
-    });
-    // Most events match no step: nothing else is done for them.
-    if mask == 0 {
-        return None;
-    }
     let matching = |i: usize| mask & (1 << i) != 0;
-    let key = key(&seq.by, event)?;
-    let t = micros(event.timestamp())?;
     let span = i64::try_from(seq.maxspan.as_micros()).unwrap_or(i64::MAX);
     if !seqs.map.contains_key(&key) {
         if !matching(0) {

@@ -100,6 +100,7 @@ fn window(
     // only parses their lines. Otherwise the later parts go without, up to a line that needs it.
     let classic = head.first().is_some_and(|b| !b.is_ascii_digit());
     let engine = &*ctx.engine;
+    let events = ctx.options.events;
     let theirs = std::thread::scope(|s| {
         let mut ahead = classic.then(|| years.clone());
         let mut before = *head;
@@ -113,12 +114,12 @@ fn window(
                 None => Years::unknown(),
             };
             handles.push(s.spawn(move || {
-                scan(part, &mut part_years, engine, into);
+                scan(part, &mut part_years, engine, events, into);
                 part_years
             }));
             before = part;
         }
-        scan(head, &mut Years::Known(&mut *years), engine, first);
+        scan(head, &mut Years::Known(&mut *years), engine, events, first);
         // A panic in a part is a panic of the replay, as it would be on one thread.
         let theirs: Vec<_> = handles
             .into_iter()
@@ -143,7 +144,14 @@ fn window(
             // The rest of the part needs the year inference as the lines before left it.
             let tail = part.get(at..).unwrap_or_default();
             rest.clear();
-            scan(tail, &mut Years::Known(&mut *years), ctx.engine, &mut rest);
+            let events = ctx.options.events;
+            scan(
+                tail,
+                &mut Years::Known(&mut *years),
+                ctx.engine,
+                events,
+                &mut rest,
+            );
             pass_on(&mut rest, (line + scanned.lines, offset + at as u64), ctx)?;
             line += rest.lines;
         }
@@ -187,17 +195,31 @@ fn pass_on(scanned: &mut Scanned, start: Start, ctx: &mut Ctx<'_, '_>) -> Result
     }
     ctx.account.errors += scanned.more_problems;
     let mut marks = scanned.marks.iter().peekable();
-    let mut from = 0;
-    for (i, record) in scanned.records.drain(..).enumerate() {
-        let mut to = from;
+    let mut probes = scanned.probes.drain(..).peekable();
+    let (mut alert_from, mut event_from) = (0, 0);
+    for i in 0..scanned.records {
+        let event = match scanned.event_ends.get(i) {
+            Some(&end) => {
+                let bytes = &scanned.events[event_from..end];
+                event_from = end;
+                bytes
+            }
+            None => &[],
+        };
+        let mut alert_to = alert_from;
         let mut rules = Vec::new();
         while let Some(&&(_, end, rule)) = marks.peek().filter(|m| m.0 == i) {
-            to = end;
+            alert_to = end;
             rules.push(rule);
             marks.next();
         }
-        ctx.scanned_record(&record, &scanned.alerts[from..to], &rules)?;
-        from = to;
+        let mut mine = Vec::new();
+        while let Some((_, probe)) = probes.next_if(|p| p.0 == i) {
+            mine.push(probe);
+        }
+        let alerts = &scanned.alerts[alert_from..alert_to];
+        ctx.scanned_record(event, alerts, &rules, mine)?;
+        alert_from = alert_to;
     }
     Ok(())
 }

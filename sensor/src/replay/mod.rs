@@ -343,24 +343,26 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// A record whose query-rule alerts a parser thread already made (`alerts`, JSON lines, of
-    /// the rules `rules`): printed with `--events`, those alerts, then its sequence rules'.
-    fn scanned_record<E: Event>(
+    /// A record a parser thread made and ran the query rules on: its JSON (`--events`, else
+    /// empty), its query rules' alerts (JSON lines, of the rules `rules`), and its sequence
+    /// rules' probes, applied here in order.
+    fn scanned_record(
         &mut self,
-        record: &E,
+        event: &[u8],
         alerts: &[u8],
         rules: &[usize],
+        probes: Vec<crate::detect::engine::Probe>,
     ) -> Result<(), Stop> {
         self.account.records += 1;
-        if self.options.events {
-            record_line(record, &mut self.output.buf).map_err(io::Error::from)?;
-        }
+        self.output.buf.extend_from_slice(event);
         self.output.buf.extend_from_slice(alerts);
         for &rule in rules {
             self.engine.count(rule);
             self.account.alerts += 1;
         }
-        self.engine.evaluate_sequences(record, &mut self.alerts);
+        for probe in probes {
+            self.engine.apply(probe, &mut self.alerts);
+        }
         for alert in self.alerts.drain(..) {
             self.account.alerts += 1;
             record_line(&alert, &mut self.output.buf).map_err(io::Error::from)?;

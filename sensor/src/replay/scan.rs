@@ -9,21 +9,26 @@ use std::borrow::Cow;
 
 use super::{error::ErrorKind, lines::MAX_LINE, summary::MAX_KEPT};
 use crate::{
-    detect::Engine,
+    detect::{Engine, engine::Probe},
     normalize,
     parse::{self, LineError, YearInference},
-    record::AuthRecord,
 };
 
 /// What one stretch gave.
 #[derive(Debug, Default)]
 pub struct Scanned {
-    /// The records, in line order.
-    pub records: Vec<AuthRecord>,
-    /// The query rules' alerts on them, as JSON lines, and for each: its record's index, the
-    /// end of its line in `alerts`, and its rule's index (sequence rules run later, in order).
+    /// The records made, in line order. They stay on the thread that made them: what the
+    /// main thread needs of each is below, indexed by record.
+    pub records: usize,
+    /// With `--events`, the records as JSON lines, and where each ends.
+    pub events: Vec<u8>,
+    pub event_ends: Vec<usize>,
+    /// The query rules' alerts, as JSON lines, and for each: its record's index, the end of its
+    /// line in `alerts`, and its rule's index.
     pub alerts: Vec<u8>,
     pub marks: Vec<(usize, usize, usize)>,
+    /// What the sequence rules need of each record (they run on the main thread, in order).
+    pub probes: Vec<(usize, Probe)>,
     /// The first [`MAX_KEPT`] problems: the line's index in the stretch (0-based), its offset
     /// in the stretch, what.
     pub problems: Vec<(u64, usize, ErrorKind)>,
@@ -37,9 +42,12 @@ pub struct Scanned {
 
 impl Scanned {
     pub fn clear(&mut self) {
-        self.records.clear();
+        self.records = 0;
+        self.events.clear();
+        self.event_ends.clear();
         self.alerts.clear();
         self.marks.clear();
+        self.probes.clear();
         self.problems.clear();
         self.more_problems = 0;
         self.lines = 0;
@@ -93,7 +101,7 @@ pub fn advance(text: &[u8], years: &mut YearInference) {
 /// Scans `text` (whole lines; the last may lack its `\n`), appending to `into` its records and
 /// the alerts of `engine`'s query rules on them; stops at the first line that may need the
 /// year inference when it is [`Years::Unknown`].
-pub fn scan(text: &[u8], years: &mut Years<'_>, engine: &Engine, into: &mut Scanned) {
+pub fn scan(text: &[u8], years: &mut Years<'_>, engine: &Engine, events: bool, into: &mut Scanned) {
     let has_nul = memchr::memchr(0, text).is_some();
     let mut start = 0;
     while start < text.len() {
@@ -112,7 +120,7 @@ pub fn scan(text: &[u8], years: &mut Years<'_>, engine: &Engine, into: &mut Scan
         into.lines += 1;
         if len > MAX_LINE {
             into.problem(start, ErrorKind::LineTooLong { max: MAX_LINE });
-        } else if let Some(kind) = one_line(line, has_nul, years, engine, into) {
+        } else if let Some(kind) = one_line(line, has_nul, years, (engine, events), into) {
             into.problem(start, kind);
         }
         start += len + 1;
@@ -142,7 +150,7 @@ fn one_line(
     text: &[u8],
     has_nul: bool,
     years: &mut YearInference,
-    engine: &Engine,
+    (engine, events): (&Engine, bool),
     into: &mut Scanned,
 ) -> Option<ErrorKind> {
     let (text, mut problem) = match unhole(text, has_nul) {
@@ -161,14 +169,22 @@ fn one_line(
         problem = Some(ErrorKind::NotUtf8 { column });
     }
     if let Some(record) = normalize::syslog_auth(&line, "auth-log", None) {
-        let index = into.records.len();
+        let index = into.records;
+        into.records += 1;
+        if events {
+            // A record serialises unless a field cannot: then it is left out, not the line.
+            let _ = super::record_line(&record, &mut into.events);
+            into.event_ends.push(into.events.len());
+        }
         let (alerts, marks) = (&mut into.alerts, &mut into.marks);
         engine.evaluate_queries(&record, &mut |rule, alert| {
             if super::record_line(&alert, alerts).is_ok() {
                 marks.push((index, alerts.len(), rule));
             }
         });
-        into.records.push(record);
+        let mut probes = Vec::new();
+        engine.probe(&record, &mut None, &mut probes);
+        into.probes.extend(probes.into_iter().map(|p| (index, p)));
     }
     problem
 }
