@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::{
+    metrics::Metrics,
     normalize,
     parse::ClassicZone,
     record::{AuthLogGapFields, EventMeta, GapFields, HealthFields, HealthRecord, Record},
@@ -71,6 +72,7 @@ impl LogStage {
         state_dir: &Path,
         sshd_exes: Vec<PathBuf>,
         records: mpsc::Sender<Record>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
@@ -103,7 +105,7 @@ impl LogStage {
                     info!(path = %path.display(), "following the auth log for sshd records");
                     authlog::follow(&options, &tx, &flag).map_err(|e| e.to_string())
                 });
-                let normalize = tokio::spawn(auth_log_records(rx, records));
+                let normalize = tokio::spawn(auth_log_records(rx, records, metrics));
                 Self {
                     stop,
                     follower,
@@ -171,7 +173,11 @@ async fn journal_records(
     }
 }
 
-async fn auth_log_records(mut rx: mpsc::Receiver<AuthLogMessage>, records: mpsc::Sender<Record>) {
+async fn auth_log_records(
+    mut rx: mpsc::Receiver<AuthLogMessage>,
+    records: mpsc::Sender<Record>,
+    metrics: Arc<Metrics>,
+) {
     let mut normalizer = LineNormalizer::new(ClassicZone::System);
     let mut malformed: u64 = 0;
     while let Some(msg) = rx.recv().await {
@@ -181,6 +187,7 @@ async fn auth_log_records(mut rx: mpsc::Receiver<AuthLogMessage>, records: mpsc:
                 Ok(None) => continue,
                 Err(e) => {
                     malformed += 1;
+                    metrics.parse_errors.with("auth-log").inc();
                     warn!(%e, malformed, "an auth log line is not a syslog line: skipped");
                     continue;
                 }

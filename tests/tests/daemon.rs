@@ -284,6 +284,48 @@ fn forged_logger_record_raises_only_the_forged_record_alert() -> Result<()> {
     Ok(())
 }
 
+/// The metrics endpoint: after a forged record, `GET /metrics` on loopback counts the journal
+/// record and the alert by rule, and the kernel tracer as running.
+#[test]
+#[ignore = "root: run through `cargo xtask test`"]
+fn metrics_count_records_and_alerts() -> Result<()> {
+    let _root = preflight("metrics_count_records_and_alerts");
+    let _journald = Journald::ensure()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let sensor = Service::start(&["--source", "journald", "--metrics-listen", &listen])?;
+    forge_sshd_record("Accepted password for root from 10.6.6.7 port 22 ssh2")?;
+    sensor.wait_for("the forged record alert", ALERT, |r| {
+        is_alert_for(r, FORGED_SSHD_RECORD, "10.6.6.7", 22)
+    })?;
+    let mut stream = std::net::TcpStream::connect(&listen)?;
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut text)?;
+    sensor.stop()?;
+    ensure!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let value = |line_start: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(line_start))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    ensure!(
+        value(&format!(
+            "sensor_alerts_total{{rule=\"{FORGED_SSHD_RECORD}\"}}"
+        )) == Some(1.0),
+        "one forged-record alert counted: {text}"
+    );
+    ensure!(
+        value("sensor_events_total{source=\"journald\"}").is_some_and(|n| n >= 1.0),
+        "the journal record counted: {text}"
+    );
+    ensure!(value("sensor_kernel_tracing") == Some(1.0), "{text}");
+    Ok(())
+}
+
 /// Acceptance 5. A flagged session that runs `ssh` to another of the test's hosts raises the
 /// lateral-movement chain alert.
 ///

@@ -17,6 +17,7 @@
 //!   `process_context: "missing"`.
 use std::{
     collections::{HashMap, VecDeque},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -29,6 +30,7 @@ use crate::{
         Alert, Engine,
         alert::{Command, SessionContext},
     },
+    metrics::Metrics,
     record::{
         AuthRecord, EventMeta, ProcessRecord, ProcessSensor, Record, Related, SUMMARY_COMMANDS,
         SessionSummary, SessionTag, SummaryFields, SummarySensor,
@@ -71,16 +73,18 @@ pub struct Detector {
     flagged: HashMap<String, Flag>,
     pending: VecDeque<(Instant, Box<AuthRecord>)>,
     alerts: Vec<Alert>,
+    metrics: Arc<Metrics>,
 }
 
 impl Detector {
-    pub fn new(correlator: Option<Correlator>, engine: Engine) -> Self {
+    pub fn new(correlator: Option<Correlator>, engine: Engine, metrics: Arc<Metrics>) -> Self {
         Self {
             correlator,
             engine,
             flagged: HashMap::new(),
             pending: VecDeque::new(),
             alerts: Vec::new(),
+            metrics,
         }
     }
 
@@ -104,10 +108,20 @@ impl Detector {
                 },
                 record = logs.recv(), if logs_open => match record {
                     Some(Record::Auth(auth)) => {
+                        self.metrics.events.with(auth.sensor.log_source).inc();
                         self.pending.push_back((Instant::now(), auth));
                         self.release(false, &mut batch);
                     }
-                    Some(other) => batch.push(other),
+                    Some(other) => {
+                        if let Record::Health(h) = &other {
+                            let source = match h.event.action {
+                                "journal-gap" => "journald",
+                                _ => "auth-log",
+                            };
+                            self.metrics.log_gaps.with(source).inc();
+                        }
+                        batch.push(other);
+                    }
                     None => logs_open = false,
                 },
                 Some(Control::Reload(engine)) = control.recv() => {
@@ -337,6 +351,10 @@ impl Detector {
         let Some(correlator) = self.correlator.as_mut() else {
             return;
         };
+        match msg {
+            TracerMessage::Event(_) => self.metrics.events.with("kernel").inc(),
+            TracerMessage::Lost { lost, .. } => self.metrics.kernel_events_lost.add(*lost),
+        }
         let Some(record) = correlator.handle(msg) else {
             return;
         };
@@ -557,7 +575,11 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let correlator = tracing
             .then(|| Correlator::new(ProcessTable::new(Limits::default()), WallClock::new()));
-        Detector::new(correlator, Engine::new(loaded.rules, loaded.allowlist))
+        Detector::new(
+            correlator,
+            Engine::new(loaded.rules, loaded.allowlist),
+            Arc::new(Metrics::new()),
+        )
     }
 
     fn alerts(out: &[Record]) -> Vec<&Alert> {
