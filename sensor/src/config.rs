@@ -184,10 +184,7 @@ impl Default for Config {
 impl Default for Detect {
     fn default() -> Self {
         Self {
-            internal_networks: DEFAULT_INTERNAL_NETWORKS
-                .iter()
-                .filter_map(|n| n.parse().ok())
-                .collect(),
+            internal_networks: crate::detect::Variables::default().internal_networks,
             allowlist: Vec::new(),
         }
     }

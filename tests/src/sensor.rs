@@ -19,6 +19,23 @@ use crate::{cmd, feed::Feed, tempdir::TempDir};
 const READY: &str = "ready: following sshd's logins and sessions";
 /// Loading BTF and the programs takes well under a second here; this allows for a loaded CI box.
 const STARTUP: Duration = Duration::from_secs(30);
+/// What the startup warning of log-only mode (no eBPF) contains.
+pub const LOG_ONLY: &str = "log-only";
+/// How long after its ready line the log-only warning may come.
+const WARNING: Duration = Duration::from_secs(5);
+/// The capabilities that loading and attaching the eBPF programs takes, dropped from the bounding
+/// set by [`Privileges::WithoutBpf`].
+const BPF_CAPS: &str = "--bounding-set=-bpf,-perfmon,-sys_admin";
+
+/// What the sensor may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privileges {
+    /// Root with every capability: the kernel tracer runs.
+    Full,
+    /// Root without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (`setpriv --bounding-set`): the
+    /// sensor cannot load eBPF programs and must run log-only.
+    WithoutBpf,
+}
 /// How long the sensor may take to drain and exit after SIGTERM.
 const SHUTDOWN: Duration = Duration::from_secs(30);
 
@@ -28,6 +45,8 @@ pub struct Sensor {
     child: Child,
     /// The state directory (`--state-dir`), private to this sensor unless shared on purpose.
     state: Arc<TempDir>,
+    /// Holds the (empty) configuration file.
+    _config: TempDir,
     records: Feed<Value>,
     /// Stdout lines that were not JSON objects.
     invalid: Feed<String>,
@@ -75,30 +94,54 @@ impl Sensor {
         Ok(path)
     }
 
-    /// Starts `sensor --log info run ARGS` with a fresh state directory and waits until it
-    /// traces.
+    /// Starts `sensor --log info run --state-dir FRESH --config EMPTY ARGS` with every
+    /// capability and waits until it is ready.
     pub fn start(args: &[&str]) -> Result<Self> {
-        Self::start_with_state(Arc::new(TempDir::new("state")?), args)
+        Self::start_with(Arc::new(TempDir::new("state")?), Privileges::Full, args)
     }
 
     /// Like [`Sensor::start`], with the state directory of an earlier run (a restart).
     pub fn start_with_state(state: Arc<TempDir>, args: &[&str]) -> Result<Self> {
+        Self::start_with(state, Privileges::Full, args)
+    }
+
+    /// Starts it on `state` with `privileges` and a configuration file of the test's own (so the
+    /// host's `/etc/sensor/config.toml` never matters), and waits for its ready line; with
+    /// [`Privileges::WithoutBpf`], also for its log-only warning.
+    pub fn start_with(state: Arc<TempDir>, privileges: Privileges, args: &[&str]) -> Result<Self> {
+        let config = TempDir::new("config")?;
+        let config_file = config.path().join("config.toml");
+        std::fs::write(&config_file, "# sensor-tests: every key at its default\n")
+            .with_context(|| format!("writing {}", config_file.display()))?;
         let bin = Self::binary()?;
-        let mut child = Command::new(&bin)
+        let mut command = match privileges {
+            Privileges::Full => Command::new(&bin),
+            Privileges::WithoutBpf => {
+                let mut c = Command::new("setpriv");
+                c.args([BPF_CAPS, "--"]).arg(&bin);
+                c
+            }
+        };
+        command
             .args(["--log", "info", "run", "--state-dir"])
             .arg(state.path())
+            .arg("--config")
+            .arg(&config_file)
             .args(args)
+            .env_remove("SENSOR_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
             .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
+            .with_context(|| format!("starting `{}`", cmd::display(&command)))?;
         let stdout = child.stdout.take().context("sensor stdout")?;
         let stderr = child.stderr.take().context("sensor stderr")?;
         // Owned from here on, so that an error below still kills the sensor.
         let mut sensor = Self {
             child,
             state,
+            _config: config,
             records: Feed::default(),
             invalid: Feed::default(),
             stderr: Feed::default(),
@@ -125,11 +168,60 @@ impl Sensor {
             move |line| lines.push(line),
             move || end.close(),
         )?);
-        sensor
-            .stderr
-            .wait_for("the sensor's ready line", STARTUP, |l| l.contains(READY))
-            .with_context(|| sensor.context())?;
+        sensor.wait_for_log(READY, STARTUP)?;
+        if privileges == Privileges::WithoutBpf {
+            sensor.wait_for_log(LOG_ONLY, WARNING)?;
+        }
         Ok(sensor)
+    }
+
+    /// Sends `signal` (SIGHUP, SIGUSR1) to the running sensor.
+    pub fn signal(&mut self, signal: libc::c_int) -> Result<()> {
+        if let Some(status) = self.child.try_wait().context("checking the sensor")? {
+            bail!("the sensor already exited ({status}); {}", self.context());
+        }
+        let pid = libc::pid_t::try_from(self.child.id()).context("pid out of range")?;
+        // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our own unreaped child,
+        // so it cannot have been reused by another process.
+        if unsafe { libc::kill(pid, signal) } != 0 {
+            bail!("kill({pid}, {signal}): {}", std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Whether the sensor is still running (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Every stderr line so far.
+    pub fn log(&self) -> Vec<String> {
+        self.stderr.snapshot()
+    }
+
+    /// How many stderr lines the sensor has written so far: a mark for
+    /// [`Sensor::wait_for_log_after`].
+    pub fn log_len(&self) -> usize {
+        self.stderr.snapshot().len()
+    }
+
+    /// Waits for a stderr line containing `needle` among the lines after the first `mark`
+    /// (what the sensor logged in answer to something the test just did).
+    pub fn wait_for_log_after(
+        &self,
+        mark: usize,
+        needle: &str,
+        timeout: Duration,
+    ) -> Result<String> {
+        // The feed hands each line to the predicate once, in order: counting them finds the mark.
+        let mut index = 0;
+        self.stderr
+            .wait_for(needle, timeout, |l| {
+                index += 1;
+                index > mark && l.contains(needle)
+            })
+            .map(|(_, line)| line)
+            .with_context(|| self.context())
     }
 
     /// The state directory, to start another sensor on it.
@@ -157,10 +249,7 @@ impl Sensor {
 
     /// Waits for a stderr line containing `needle`.
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> Result<String> {
-        self.stderr
-            .wait_for(needle, timeout, |l| l.contains(needle))
-            .map(|(_, line)| line)
-            .with_context(|| self.context())
+        self.wait_for_log_after(0, needle, timeout)
     }
 
     /// Sends SIGTERM, waits for a clean exit, and returns the records and final counters. Fails
