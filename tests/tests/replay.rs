@@ -309,3 +309,47 @@ fn several_inputs_are_replayed_in_order() {
         "{text}"
     );
 }
+
+/// What `sensor replay --events` printed, replayed again as ECS JSON, raises the very same
+/// alerts, byte for byte, as the log it came from: the JSON reader sees every field the rules
+/// name as the typed records do.
+#[test]
+fn replaying_the_sensors_own_output_gives_the_same_alerts() {
+    for (log, golden) in [
+        ("auth-rfc3339.log", "auth-rfc3339.golden.jsonl"),
+        ("sshd.journal", "sshd.journald.golden.jsonl"),
+    ] {
+        let from_log = alerts(&[fixture(log)]);
+        let from_json = alerts(&[fixture(golden)]);
+        assert_eq!(
+            from_json.summary.errors(),
+            0,
+            "{golden}: {:?}",
+            from_json.reported
+        );
+        assert!(!from_log.out.is_empty(), "{log} raises alerts");
+        assert!(
+            from_json.out == from_log.out,
+            "{golden} as ECS JSON:\n{}\n{log}:\n{}",
+            String::from_utf8_lossy(&from_json.out),
+            String::from_utf8_lossy(&from_log.out)
+        );
+    }
+}
+
+/// An ECS JSON line that is not an object, or not JSON, is reported with its line and skipped.
+#[test]
+fn ecs_json_lines_that_are_not_objects_are_reported() {
+    let dir = sensor_tests::tempdir::TempDir::new("ecs").unwrap_or_else(|e| panic!("{e:#}"));
+    let path = dir.path().join("events.jsonl");
+    let good = std::fs::read_to_string(fixture("auth-rfc3339.golden.jsonl"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = good.lines().next().unwrap_or_default();
+    std::fs::write(&path, format!("{first}\n[1, 2]\nnot json\n{first}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let run = alerts(&[path]);
+    assert_eq!(run.summary.errors(), 2, "{:?}", run.reported);
+    assert!(run.reported[0].contains("line 2") && run.reported[0].contains("not an object"));
+    assert!(run.reported[1].contains("line 3") && run.reported[1].contains("not a JSON object"));
+    assert_eq!(run.summary.records(), 2);
+}

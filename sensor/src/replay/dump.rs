@@ -42,35 +42,34 @@ pub(super) fn export(reader: impl BufRead, ctx: &mut Ctx<'_, '_>) -> Result<(), 
 
 /// Replays a `journalctl -o json` dump.
 pub(super) fn json(reader: impl BufRead, ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
-    let mut lines = Lines::new(reader);
-    loop {
-        match lines.next_line() {
-            Next::Line { text, line, offset } => {
-                ctx.account.read += 1;
-                if text.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                match serde_json::from_slice::<JsonEntry>(text) {
-                    Ok(entry) => entry_record(&JournalEntry::from_fields(entry.pairs()), ctx)?,
-                    Err(e) => {
-                        let at = ctx.at(Some(line), Some(offset));
-                        ctx.error(at, ErrorKind::Json(e));
-                    }
-                }
-            }
-            Next::TooLong { line, offset } => ctx.line_too_long(line, offset),
-            Next::Failed { error, at, partial } => {
-                ctx.read_stopped(error, at, partial);
-                return Ok(());
-            }
-            Next::End => return Ok(()),
-        }
-    }
+    json_lines(reader, ctx, |text, ctx| {
+        let entry = serde_json::from_slice::<JsonEntry>(text).map_err(ErrorKind::Json)?;
+        Ok(entry_record(&JournalEntry::from_fields(entry.pairs()), ctx))
+    })
 }
 
 /// Replays ECS JSON Lines: every object is an event for the rules. With `windows`, each line
 /// is a Winlogbeat event, mapped as Winlogbeat's pipelines do ([`crate::windows::ndjson`]).
 pub(super) fn ecs(reader: impl BufRead, windows: bool, ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    json_lines(reader, ctx, |text, ctx| {
+        if windows {
+            let event = crate::windows::ndjson::parse_line(text).map_err(ErrorKind::Winlogbeat)?;
+            Ok(ctx.record(&event))
+        } else {
+            let value = serde_json::from_slice(text).map_err(ErrorKind::Json)?;
+            let event = JsonEvent::new(value).ok_or(ErrorKind::NotAnObject)?;
+            Ok(ctx.record(&event))
+        }
+    })
+}
+
+/// Reads JSON Lines, skipping blank ones: `each` turns a line into what it wrote, or the
+/// problem reported at that line.
+fn json_lines(
+    reader: impl BufRead,
+    ctx: &mut Ctx<'_, '_>,
+    mut each: impl FnMut(&[u8], &mut Ctx<'_, '_>) -> Result<Result<(), Stop>, ErrorKind>,
+) -> Result<(), Stop> {
     let mut lines = Lines::new(reader);
     loop {
         match lines.next_line() {
@@ -79,17 +78,7 @@ pub(super) fn ecs(reader: impl BufRead, windows: bool, ctx: &mut Ctx<'_, '_>) ->
                 if text.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                let done = if windows {
-                    crate::windows::ndjson::parse_line(text)
-                        .map_err(ErrorKind::Winlogbeat)
-                        .map(|event| ctx.record(&event))
-                } else {
-                    serde_json::from_slice::<serde_json::Value>(text)
-                        .map_err(ErrorKind::Json)
-                        .and_then(|v| JsonEvent::new(v).ok_or(ErrorKind::NotAnObject))
-                        .map(|event| ctx.record(&event))
-                };
-                match done {
+                match each(text, ctx) {
                     Ok(written) => written?,
                     Err(kind) => {
                         let at = ctx.at(Some(line), Some(offset));
