@@ -54,6 +54,7 @@ pub fn auth_record(text: &str, origin: LogOrigin) -> Option<AuthRecord> {
             log_source: origin.log_source,
             provenance: origin.provenance,
             sshd: message,
+            repeated: None,
         },
         resume: origin.resume,
     })
@@ -133,7 +134,13 @@ pub fn syslog_auth(
         hostname: Some(line.hostname.to_owned()),
         resume,
     };
-    auth_record(&line.message, origin)
+    // rsyslog's reduction of repeated lines hides the message inside its wrapper.
+    let (count, text) = parse::unwrap_repeated(&line.message);
+    let mut record = auth_record(text, origin)?;
+    if text.len() != line.message.len() {
+        record.sensor.repeated = Some(count);
+    }
+    Some(record)
 }
 
 /// User name, source and method, where the message has them.
@@ -292,7 +299,32 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::rfc3339_micros;
-    use crate::time;
+    use crate::{parse, time};
+
+    /// rsyslog's `$RepeatedMsgReduction` (Ubuntu's default) folds identical lines into one
+    /// wrapper: the sshd message inside is read, and the record says how many it stands for.
+    #[test]
+    fn a_repeated_message_wrapper_gives_its_sshd_record() {
+        let mut years = parse::YearInference::new(chrono::Utc::now(), parse::ClassicZone::utc());
+        let line = b"2026-11-23T10:00:00.000000+00:00 vm sshd[77]: message repeated 3 times: \
+                     [ Failed password for root from 10.0.0.9 port 22 ssh2]";
+        let line = parse::parse_line(line, &mut years).expect("a syslog line");
+        let record = super::syslog_auth(&line, "auth-log", None).expect("an sshd record");
+        assert_eq!(record.sensor.repeated, Some(3));
+        assert_eq!(
+            record.message,
+            "Failed password for root from 10.0.0.9 port 22 ssh2"
+        );
+        assert_eq!(
+            record.source.map(|s| s.ip.to_string()).as_deref(),
+            Some("10.0.0.9")
+        );
+        let plain = b"2026-11-23T10:00:00.000000+00:00 vm sshd[77]: Failed password for root \
+                      from 10.0.0.9 port 22 ssh2";
+        let plain = parse::parse_line(plain, &mut years).expect("a syslog line");
+        let record = super::syslog_auth(&plain, "auth-log", None).expect("an sshd record");
+        assert_eq!(record.sensor.repeated, None);
+    }
 
     #[test]
     fn timestamps_are_written_as_time_rfc3339_writes_them() {

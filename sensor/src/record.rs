@@ -197,6 +197,10 @@ pub struct AuthSensorFields {
     pub provenance: crate::source::journald::Provenance,
     /// The parsed sshd message, in full.
     pub sshd: crate::parse::SshdMessage,
+    /// rsyslog folded this many identical lines into one (`message repeated N times: [ … ]`,
+    /// `$RepeatedMsgReduction on`): the record stands for all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeated: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

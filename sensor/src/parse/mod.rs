@@ -27,7 +27,7 @@ pub mod year;
 mod tests;
 
 pub use self::sshd::{SshdMessage, parse_message};
-pub use self::syslog::{LineError, SyslogLine, parse_line};
+pub use self::syslog::{LineError, SyslogLine, parse_line, unwrap_repeated};
 pub use self::year::{ClassicZone, YearInference};
 
 /// The program names sshd logs under.
