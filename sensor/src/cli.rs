@@ -7,10 +7,11 @@ Exit codes:
   0   success
   1   runtime failure (the message names what failed)
   2   usage error
-  65  replay: some input was malformed (the rest of it, and the other inputs, were still read)
+  65  replay: some input was malformed (the rest of it, and the other inputs, were still read);
+      run, rules: a configuration or rule file did not load (each problem is printed)
   66  replay: an input could not be opened (the other inputs were still read)
   69  this kernel lacks something the sensor needs (BTF, tracefs, a tracepoint)
-  77  missing privileges (root, or CAP_BPF and CAP_PERFMON)";
+  77  check: missing privileges (root, or CAP_BPF and CAP_PERFMON); run starts log-only instead";
 
 const RULES_EXIT_CODES: &str = "\
 Exit codes:

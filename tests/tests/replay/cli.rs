@@ -136,9 +136,12 @@ fn help_documents_formats_and_exit_codes() {
     for needle in [
         "journal-export",
         "journal-json",
+        "ecs-json",
+        "evtx",
+        "winlogbeat-json",
         "65  replay",
         "66  replay",
-        "77  missing",
+        "77  check: missing",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
