@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../sensor/src/redact.rs"]
+#[path = "../../sensor/src/redact/mod.rs"]
 mod redact;
 
 use redact::{REDACTED, redact_args};
