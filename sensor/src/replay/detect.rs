@@ -65,7 +65,7 @@ pub fn is_gzip(head: &[u8]) -> bool {
 /// field's `NAME`), JSON by a leading `{`: ECS when its first line has `"@timestamp"` and no
 /// journal field (`__CURSOR`, `__REALTIME_TIMESTAMP`, `MESSAGE`), else a journal dump; anything
 /// else as auth.log. Windows logs first: an `.evtx` file by its `ElfFile` signature, Winlogbeat
-/// NDJSON by a first object with a `winlog` object ([`crate::windows::sniff`]).
+/// NDJSON by a first object with a `winlog` object ([`crate::windows::sniff()`]).
 pub fn detect(head: &[u8]) -> Format {
     match crate::windows::sniff(head) {
         Some(crate::windows::WinFormat::Evtx) => return Format::Evtx,

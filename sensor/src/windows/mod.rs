@@ -7,7 +7,7 @@
 //! NDJSON ─▶ ndjson (winlog.* ─▶ WinRecord, ECS fields kept) ──────────────────┘
 //! ```
 //!
-//! - [`sniff`] tells the two formats by their first bytes.
+//! - [`sniff()`] tells the two formats by their first bytes.
 //! - [`evtx::read`] parses a `.evtx` file in a resource-limited child process (the `evtx` crate
 //!   is not hardened against malformed files) and streams its events.
 //! - [`ndjson::read`] reads Winlogbeat output, line by line.
