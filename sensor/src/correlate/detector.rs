@@ -74,6 +74,8 @@ pub struct Detector {
     pending: VecDeque<(Instant, Box<AuthRecord>)>,
     alerts: Vec<Alert>,
     metrics: Arc<Metrics>,
+    /// How many dropped sequence keys the next warning waits for (doubling each time).
+    dropped_next: u64,
 }
 
 impl Detector {
@@ -85,6 +87,7 @@ impl Detector {
             pending: VecDeque::new(),
             alerts: Vec::new(),
             metrics,
+            dropped_next: 1,
         }
     }
 
@@ -134,6 +137,7 @@ impl Detector {
             if kernel.is_none() && !logs_open {
                 self.release(true, &mut batch);
             }
+            self.report_dropped_keys();
             for record in batch {
                 if out.send(record).await.is_err() {
                     return;
@@ -142,6 +146,20 @@ impl Detector {
             if kernel.is_none() && !logs_open {
                 return;
             }
+        }
+    }
+
+    /// Warns when the sequence rules had to drop keys (more than they follow at once), each time
+    /// the count has doubled: never silent, never a flood.
+    fn report_dropped_keys(&mut self) {
+        let dropped = self.engine.dropped_keys();
+        if dropped >= self.dropped_next {
+            tracing::warn!(
+                dropped,
+                "sequence rules follow too many keys at once: new keys are dropped and their \
+                 sequences may be missed"
+            );
+            self.dropped_next = dropped.saturating_mul(2);
         }
     }
 

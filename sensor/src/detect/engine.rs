@@ -29,7 +29,6 @@ pub struct Engine {
     sequences: Vec<SeqStates>,
     alerts: Vec<u64>,
     dropped_keys: u64,
-    serialize_failed: u64,
 }
 
 /// One event as one sequence rule sees it: which steps it matches, its key, its time, and (if
@@ -86,7 +85,6 @@ impl Engine {
             sequences: (0..n).map(|_| SeqStates::default()).collect(),
             alerts: vec![0; n],
             dropped_keys: 0,
-            serialize_failed: 0,
         }
     }
 
@@ -102,12 +100,6 @@ impl Engine {
     /// Sequence keys not followed because a rule already followed [`MAX_SEQUENCE_KEYS`].
     pub fn dropped_keys(&self) -> u64 {
         self.dropped_keys
-    }
-
-    /// Alerts of sequence rules lost because their evidence could not be serialised (never
-    /// expected; every such loss, query rules' too, is also logged).
-    pub fn serialize_failed(&self) -> u64 {
-        self.serialize_failed
     }
 
     /// Runs every rule on `event`, appending the alerts it raises to `out`: the query rules

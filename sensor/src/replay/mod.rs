@@ -184,6 +184,7 @@ pub fn replay(
         .filter(|(_, n)| *n > 0)
         .map(|(rule, n)| (rule.id.clone(), rule.name.clone(), n))
         .collect();
+    summary.dropped_keys = engine.dropped_keys();
     match stopped {
         Ok(()) => Ok(summary),
         Err(Stop::Closed) => {

@@ -49,6 +49,8 @@ pub struct Summary {
     pub output_closed: bool,
     /// Alerts per rule that raised any: id, name, count.
     pub rules: Vec<(String, String, u64)>,
+    /// Sequence keys not followed: a rule already followed its maximum at once.
+    pub dropped_keys: u64,
 }
 
 impl Summary {

@@ -353,3 +353,20 @@ fn rules_are_skipped_only_for_categories_they_cannot_match() {
     let ids: Vec<&str> = out.iter().map(|a| a.rule.id.as_str()).collect();
     assert_eq!(ids, ["r2", "r3"], "a top-level `or` is not a gate");
 }
+
+#[test]
+fn keys_past_the_cap_are_counted_not_followed() {
+    let mut e = brute_force(2);
+    let mut out = Vec::new();
+    let n = crate::detect::engine::MAX_SEQUENCE_KEYS + 10;
+    for i in 0..n {
+        let login = Login {
+            at: "2026-11-23T10:00:00.000000Z".into(),
+            ok: false,
+            ip: IpAddr::from(std::net::Ipv6Addr::from(i as u128 + 1)),
+        };
+        e.evaluate(&login, &mut out);
+    }
+    assert_eq!(e.dropped_keys(), 10, "all within maxspan: nothing expires");
+    assert!(out.is_empty());
+}
